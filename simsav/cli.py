@@ -1,0 +1,222 @@
+"""The ``simsav`` command line. The only module that prints.
+
+Exit codes: 0 on success, 2 on bad input (the message goes to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from simsav import __version__
+from simsav.contracts import PRESETS, ContractError, get_preset
+
+__all__ = ["main"]
+
+
+class InputError(Exception):
+    """Bad user input: reported on stderr with exit code 2."""
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def _clean_json(obj: Any) -> Any:
+    """Replace NaN/inf by None so the output is strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean_json(v) for v in obj]
+    return obj
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(_clean_json(obj), indent=2, default=_json_default, allow_nan=False))
+
+
+# ---------------------------------------------------------------------------- presets
+def _cmd_presets(args: argparse.Namespace) -> int:
+    if args.json:
+        _print_json({name: c.model_dump(mode="json") for name, c in PRESETS.items()})
+        return 0
+    for name, c in PRESETS.items():
+        side = "two-sided" if c.two_sided else "one-sided"
+        msr = c.msr if isinstance(c.msr, str) else (
+            f"{c.msr:.1%}" if isinstance(c.msr, float) else "table")
+        print(f"{name:28s} {side:9s}  max share {c.max_sharing_rate:4.0%}  MSR {msr}")
+        if args.verbose:
+            print(f"    {c.description}\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------- settle
+_SETTLE_KEYS = [
+    "gross_savings", "savings_rate", "msr", "mlr", "outcome", "final_sharing_rate",
+    "shared_savings", "sequestration", "payment_cap", "earned_savings", "withheld",
+    "shared_loss_rate", "shared_losses_before_cap", "loss_cap", "euc_adjustment",
+    "shared_losses", "quality_bonus", "forfeited", "reinvested_community", "reinvested_aco",
+    "payer_kept", "aco_net", "payer_net", "benchmark_total", "expenditure_total",
+]
+
+
+def _money(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if math.isinf(x):
+        return "no limit"
+    return f"${x:,.2f}"
+
+
+def _pct(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.3%}"
+
+
+def _cmd_settle(args: argparse.Namespace) -> int:
+    from simsav.settle import settle_one
+
+    contract = get_preset(args.preset)
+    if args.msr is not None:
+        contract = contract.with_terms(msr=args.msr)
+    inputs: dict[str, Any] = dict(
+        benchmark=args.benchmark,
+        expenditure=args.expenditure,
+        n_beneficiaries=args.beneficiaries,
+        quality=args.quality,
+    )
+    if args.revenue is not None:
+        inputs["revenue"] = args.revenue
+    if args.person_years is not None:
+        inputs["person_years"] = args.person_years
+    if args.agreement_year is not None:
+        inputs["agreement_year"] = args.agreement_year
+    if args.qps_met is not None:
+        inputs["qps_met"] = args.qps_met == "yes"
+    try:
+        r = settle_one(contract, **inputs)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    r["forfeited_to"] = contract.forfeited_to
+    if args.json:
+        out = {"preset": args.preset, **{k: r[k] for k in _SETTLE_KEYS}}
+        out["forfeited_to"] = contract.forfeited_to
+        _print_json(out)
+        return 0
+    rows: list[tuple[str, str]] = [
+        ("Contract", f"{args.preset} ({'two' if contract.two_sided else 'one'}-sided)"),
+        ("Benchmark per capita", _money(args.benchmark)),
+        ("Expenditure per capita", _money(args.expenditure)),
+        ("Assigned beneficiaries", f"{args.beneficiaries:,.0f}"),
+        ("Total benchmark", _money(r["benchmark_total"])),
+        ("Total expenditure", _money(r["expenditure_total"])),
+        ("Gross savings (losses)", _money(r["gross_savings"])),
+        ("Savings rate", _pct(r["savings_rate"])),
+        ("Minimum savings rate", _pct(r["msr"])),
+        ("Minimum loss rate", _pct(r["mlr"])),
+        ("Outcome", r["outcome"]),
+        ("Final sharing rate", _pct(r["final_sharing_rate"])),
+        ("Shared savings", _money(r["shared_savings"])),
+        ("  less sequestration", _money(r["sequestration"])),
+        ("  payment cap", _money(r["payment_cap"])),
+        ("Earned savings", _money(r["earned_savings"])),
+    ]
+    if contract.withhold:
+        rows.append(("  of which withheld", _money(r["withheld"])))
+    if contract.two_sided:
+        rows += [
+            ("Shared loss rate", _pct(r["shared_loss_rate"])),
+            ("Shared losses before cap", _money(r["shared_losses_before_cap"])),
+            ("  loss cap", _money(r["loss_cap"])),
+            ("  EUC reduction", _money(r["euc_adjustment"])),
+            ("Shared losses owed", _money(r["shared_losses"])),
+        ]
+    if contract.quality_bonus is not None:
+        rows.append(("Quality bonus", _money(r["quality_bonus"])))
+    rows += [
+        (f"Forfeited savings (to {contract.forfeited_to})", _money(r["forfeited"])),
+        ("Kept by payer", _money(r["payer_kept"])),
+        ("Net to ACO", _money(r["aco_net"])),
+        ("Payer net", _money(r["payer_net"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v:>22}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- main
+_EXAMPLES = {
+    "presets": "simsav presets --verbose",
+    "settle": (
+        "simsav settle --preset mssp-track1-2012 --benchmark 12000 --expenditure 11500 "
+        "--beneficiaries 20000 --quality 0.9"
+    ),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="simsav",
+        description="Monte Carlo pricing of ACO shared-savings contracts.",
+        epilog="Examples:\n  " + "\n  ".join(_EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"simsav {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str, func: Callable[[argparse.Namespace], int]) -> Any:
+        sp = sub.add_parser(
+            name, help=help_, description=help_,
+            epilog=f"Example:\n  {_EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("presets", "List the named contract presets.", _cmd_presets)
+    sp.add_argument("--verbose", "-v", action="store_true", help="show each preset's sources")
+    sp.add_argument("--json", action="store_true", help="print every term as JSON")
+
+    sp = add("settle", "Settle one ACO-year under a preset: a readable waterfall.", _cmd_settle)
+    sp.add_argument("--preset", required=True, help="contract preset (see `simsav presets`)")
+    sp.add_argument("--benchmark", type=float, required=True, help="benchmark per capita, USD")
+    sp.add_argument("--expenditure", type=float, required=True,
+                    help="expenditure per capita, USD")
+    sp.add_argument("--beneficiaries", type=float, required=True,
+                    help="assigned beneficiaries")
+    sp.add_argument("--quality", type=float, default=1.0, help="quality score 0–1 (default 1)")
+    sp.add_argument("--revenue", type=float, help="ACO participant A+B FFS revenue, USD")
+    sp.add_argument("--msr", type=float, help="override the MSR (fraction, e.g. 0.02)")
+    sp.add_argument("--person-years", type=float, help="person-years (default: beneficiaries)")
+    sp.add_argument("--agreement-year", type=int, help="year of the agreement period (1-5)")
+    sp.add_argument("--qps-met", choices=["yes", "no"],
+                    help="quality performance standard met (default: from --quality)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (InputError, ContractError) as e:
+        print(f"simsav {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

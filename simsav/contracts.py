@@ -1,0 +1,635 @@
+"""Contract terms of a shared-savings agreement, and named presets.
+
+A :class:`Contract` holds every term the settlement engine (:mod:`simsav.settle`) applies.
+It is a frozen pydantic model: unknown keys and out-of-range values are rejected with a
+message naming the field. Each term's docstring cites its source; tags follow
+``contract-rules.md``: [V] verified in primary text, [S] secondary source, [D] derived,
+[U] unverified (an assumption the user should review).
+
+Rates are fractions (0.02 means 2%). Money is in dollars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simsav.msr import CMS_MSR_TABLE, MSRBandRow
+
+__all__ = [
+    "Contract",
+    "MSRBand",
+    "LadderStep",
+    "BonusBand",
+    "QualityBonus",
+    "PRESETS",
+    "get_preset",
+    "preset_names",
+    "ContractError",
+]
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+#: CMS symmetric MSR/MLR elections for two-sided tracks, 42 CFR 425.605(b)(2), 425.610(b)(2)
+#: and 425.606(b)(1)(ii) [V]: 0%, 0.5% to 2.0% in 0.5-point steps, or the variable scale.
+CMS_ELECTIONS: tuple[float, ...] = (0.0, 0.005, 0.01, 0.015, 0.02)
+
+
+class ContractError(ValueError):
+    """A contract term is invalid; the message names the term and the allowed range."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MSRBand(_Frozen):
+    """A band of a user MSR/MLR table: linear from ``low`` at ``lo`` to ``high`` at ``hi``."""
+
+    lo: Annotated[int, Field(ge=1)]
+    hi: Annotated[int, Field(ge=1)] | None = None
+    low: Rate
+    high: Rate | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MSRBand:
+        if self.hi is not None and self.hi < self.lo:
+            raise ValueError(f"hi ({self.hi}) must be >= lo ({self.lo})")
+        return self
+
+    def row(self) -> MSRBandRow:
+        """Return the band as an :class:`~simsav.msr.MSRBandRow`."""
+        hi = float("inf") if self.hi is None else float(self.hi)
+        high = self.low if self.high is None else self.high
+        return MSRBandRow(float(self.lo), hi, self.low, high)
+
+
+class LadderStep(_Frozen):
+    """A quality-ladder step: from quality ``min_quality`` up, share ``rate`` of savings."""
+
+    min_quality: Rate
+    rate: Rate
+
+
+class BonusBand(_Frozen):
+    """Participation-bonus band: ``points`` added to the sharing rate from ``min_share`` up."""
+
+    min_share: Rate
+    points: Rate
+
+
+class QualityBonus(_Frozen):
+    """A quality bonus paid whether or not savings are achieved, from its own budget.
+
+    Recommendation 2 of the source document ``000_9c5f926f87bf50f4.txt`` ("discrete
+    incentive payments based on quality performance, irrespective of whether savings are
+    achieved"). The amount is ``budget × benchmark total × scale(Q)`` with
+    ``scale = clip((Q − threshold) / (full_at − threshold), 0, 1)`` (a step at
+    ``threshold`` when ``full_at == threshold``). The payer funds it on top of any shared
+    savings. Its size and scale are design choices of the user [U].
+    """
+
+    budget: Rate
+    threshold: Rate = 0.0
+    full_at: Rate = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> QualityBonus:
+        if self.full_at < self.threshold:
+            raise ValueError(
+                f"full_at ({self.full_at}) must be >= threshold ({self.threshold})"
+            )
+        return self
+
+
+MSRRule = Literal["none", "cms"] | Rate | list[MSRBand]
+
+
+class Contract(_Frozen):
+    """The terms of one shared-savings contract design.
+
+    Parameters
+    ----------
+    name, description : str
+        Labels; presets describe their sources here.
+    two_sided : bool
+        Whether the ACO owes a share of losses beyond the MLR.
+    msr : "none", "cms", float or list of MSRBand
+        Minimum savings rate: none (0), the CMS sliding scale by assigned beneficiaries
+        (42 CFR 425.604(b), 425.605(b); :mod:`simsav.msr`), a fixed rate, or a user table.
+    mlr : "none", "cms", "symmetric", float or list of MSRBand
+        Minimum loss rate; ``"symmetric"`` (default) mirrors the MSR, as CMS requires for
+        two-sided tracks [V CFR606(b), CFR605(b)(2)].
+    cms_election : bool
+        Restrict ``msr`` to the CMS symmetric elections (0, 0.5–2.0% by 0.5, or "cms"),
+        with ``mlr`` symmetric [V CFR605(b)(2), CFR610(b)(2)].
+    sharing_basis : {"first-dollar", "above-threshold"}
+        First-dollar sharing once the MSR is met [V CFR604(e)(1)], or sharing only the
+        savings beyond ``sharing_threshold`` (the 2011 proposed rule [S GFR; U]).
+    sharing_threshold : float or "msr"
+        Net threshold for ``"above-threshold"`` sharing, as a fraction of the benchmark.
+    max_sharing_rate : float
+        Maximum sharing rate (50% Track 1, 60% Track 2, 75% Track 3/ENHANCED, 40% BASIC A/B,
+        50% BASIC C–E) [V CFR604, 606, 610, 605].
+    quality_method : {"flat", "scaled", "standard", "ladder"}
+        How quality sets the final sharing rate: ``flat`` = max rate; ``scaled`` = max rate ×
+        scale(Q) with scale linear from ``quality_floor`` (0) to ``quality_full`` (1), the
+        pre-2021 MSSP rule FSR = max × Q with the defaults [V CFR502; D HDM]; ``standard`` =
+        max rate if the quality performance standard is met, max × Q if only the alternative
+        standard is met, else 0 (the 2021+ rule) [V CFR512; S RF2026]; ``ladder`` = the step
+        table ``quality_ladder``, as fractions of the max rate.
+    quality_standard : float or None
+        Quality score meeting the QPS, used by ``standard`` when the caller does not pass
+        ``qps_met``. ``None`` means the standard is always met.
+    alternative_standard : float or None
+        Score meeting the alternative QPS (PY2023+), or ``None`` for no alternative.
+    quality_gate : float or None
+        No savings are shared below this quality score (recommendation 1 of the source
+        document). Applies under every quality method.
+    participation_bonus : list of BonusBand
+        Points added to the final sharing rate by the share of beneficiaries with a visit
+        at an FQHC or RHC (the 2011 proposed rule: up to 2.5 points, top band 41%+ [U]).
+    payment_limit : float or None
+        Performance payment limit, fraction of the total benchmark (10% Track 1 / BASIC,
+        15% Track 2, 20% Track 3 / ENHANCED) [V]. ``None``: no cap.
+    cap_after_sequestration : bool
+        Apply the cap to shared savings net of sequestration, as CMS's settlement reports
+        do (row [Y] = min([V] − [X], [W])) [V A1540 report].
+    loss_rate_method : {"fixed", "one-minus-quality"}
+        Shared loss rate: ``loss_rate``, or ``1 − max_rate × Q`` clipped to
+        [``loss_rate_floor``, ``loss_rate_ceiling``] (Track 2: ≤ 60%; Track 3 / ENHANCED
+        [40%, 75%]) [V CFR606, CFR610]; the ceiling when quality standards are failed.
+    loss_limit_benchmark : float, list of float, or None
+        Loss-sharing limit, fraction of the total benchmark; a list gives the limit by year
+        of the agreement (Track 2: 5%, 7.5%, 10%) [V CFR606(g)].
+    loss_limit_revenue : float or None
+        Loss-sharing limit, fraction of ACO participants' A+B FFS revenue; with both limits
+        set the lesser applies, and without revenue data the benchmark limit alone
+        (BASIC C–E) [V CFR605(d)].
+    sequestration : float
+        Reduction of shared savings payments (2% under the Budget Control Act of 2011)
+        [V A1540 report row X; S DCMS].
+    euc_reduces_losses : bool
+        Reduce shared losses for extreme and uncontrollable circumstances by the share of
+        the year and of beneficiaries affected [V CFR606(i), A1540 report rows DD–FF].
+    below_msr_sharing_factor : float
+        Sharing rate multiplier for an eligible (low-revenue) ACO with savings below the MSR
+        (one-half, 42 CFR 425.605(h), agreements from 2024) [S RF2026].
+    benchmark_discount : float
+        Discount taken off the benchmark before settlement (NGACO: 0.5–4.5%) [S AJMC-NG].
+    withhold : float
+        Share of earned savings withheld against future losses (2011 proposed rule: 25% [U]).
+    quality_bonus : QualityBonus or None
+        A quality bonus paid whether or not savings are achieved (recommendation 2).
+    forfeited_to : {"payer", "community", "aco"}
+        Where savings go that the ACO generated but may not share (MSR or quality missed):
+        kept by the payer or reinvested (recommendation 5). Always reported.
+    forfeited_share : float
+        Share of the forfeited amount reinvested when ``forfeited_to`` is not the payer.
+    """
+
+    name: str = "custom"
+    description: str = ""
+    two_sided: bool = False
+    msr: MSRRule = "cms"
+    mlr: MSRRule | Literal["symmetric"] = "symmetric"
+    cms_election: bool = False
+    sharing_basis: Literal["first-dollar", "above-threshold"] = "first-dollar"
+    sharing_threshold: Rate | Literal["msr"] = "msr"
+    max_sharing_rate: Rate = 0.5
+    quality_method: Literal["flat", "scaled", "standard", "ladder"] = "scaled"
+    quality_floor: Rate = 0.0
+    quality_full: Rate = 1.0
+    quality_ladder: list[LadderStep] | None = None
+    quality_standard: Rate | None = None
+    alternative_standard: Rate | None = None
+    quality_gate: Rate | None = None
+    participation_bonus: list[BonusBand] = Field(default_factory=list)
+    payment_limit: Rate | None = 0.10
+    cap_after_sequestration: bool = True
+    loss_rate_method: Literal["fixed", "one-minus-quality"] = "fixed"
+    loss_rate: Rate = 0.0
+    loss_rate_floor: Rate = 0.0
+    loss_rate_ceiling: Rate = 1.0
+    loss_limit_benchmark: Rate | list[Rate] | None = None
+    loss_limit_revenue: Rate | None = None
+    sequestration: Rate = 0.02
+    euc_reduces_losses: bool = True
+    below_msr_sharing_factor: Rate = 0.0
+    benchmark_discount: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
+    withhold: Rate = 0.0
+    quality_bonus: QualityBonus | None = None
+    forfeited_to: Literal["payer", "community", "aco"] = "payer"
+    forfeited_share: Rate = 1.0
+
+    @model_validator(mode="after")
+    def _check_terms(self) -> Contract:
+        if self.quality_full <= self.quality_floor:
+            raise ValueError(
+                f"quality_full ({self.quality_full}) must be > quality_floor "
+                f"({self.quality_floor})"
+            )
+        if self.loss_rate_ceiling < self.loss_rate_floor:
+            raise ValueError(
+                f"loss_rate_ceiling ({self.loss_rate_ceiling}) must be >= loss_rate_floor "
+                f"({self.loss_rate_floor})"
+            )
+        if self.quality_method == "ladder" and not self.quality_ladder:
+            raise ValueError("quality_ladder is required when quality_method = 'ladder'")
+        if self.quality_ladder:
+            qs = [s.min_quality for s in self.quality_ladder]
+            if qs != sorted(qs):
+                raise ValueError("quality_ladder steps must be sorted by min_quality")
+        if self.participation_bonus:
+            ss = [b.min_share for b in self.participation_bonus]
+            if ss != sorted(ss):
+                raise ValueError("participation_bonus bands must be sorted by min_share")
+        for field in ("msr", "mlr"):
+            table = getattr(self, field)
+            if isinstance(table, list):
+                if not table:
+                    raise ValueError(f"{field} table must have at least one band")
+                los = [b.lo for b in table]
+                if los != sorted(los):
+                    raise ValueError(f"{field} table bands must be sorted by lo")
+        if isinstance(self.loss_limit_benchmark, list) and not self.loss_limit_benchmark:
+            raise ValueError("loss_limit_benchmark list must not be empty")
+        if self.cms_election:
+            ok = self.msr == "cms" or (
+                isinstance(self.msr, float)
+                and any(abs(self.msr - e) < 1e-12 for e in CMS_ELECTIONS)
+            )
+            if not ok:
+                raise ValueError(
+                    f"msr = {self.msr!r} is not a CMS election: allowed 0, 0.005, 0.01, "
+                    "0.015, 0.02 or 'cms' (variable scale)"
+                )
+            if self.mlr != "symmetric":
+                raise ValueError("mlr must be 'symmetric' under a CMS election (cms_election)")
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    def with_terms(self, **terms: Any) -> Contract:
+        """Return a copy with some terms overridden, validated like a new contract.
+
+        Examples
+        --------
+        >>> c = get_preset("mssp-track2-2012").with_terms(msr=0.01)
+        >>> c.msr
+        0.01
+        """
+        data = self.model_dump()
+        data.update(terms)
+        return make_contract(data)
+
+    def msr_table(self, side: Literal["msr", "mlr"] = "msr") -> tuple[MSRBandRow, ...] | None:
+        """Return the sliding-scale table behind ``msr``/``mlr``, or ``None`` if fixed."""
+        rule = self.msr if side == "msr" or self.mlr == "symmetric" else self.mlr
+        if rule == "cms":
+            return CMS_MSR_TABLE
+        if isinstance(rule, list):
+            return tuple(b.row() for b in rule)
+        return None
+
+    def fixed_rate(self, side: Literal["msr", "mlr"] = "msr") -> float | None:
+        """Return the fixed MSR/MLR (0 for ``"none"``), or ``None`` for a table."""
+        rule = self.msr if side == "msr" or self.mlr == "symmetric" else self.mlr
+        if rule == "none":
+            return 0.0
+        if isinstance(rule, float | int) and not isinstance(rule, bool):
+            return float(rule)
+        return None
+
+
+def _format_error(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "contract"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown contract term"
+        parts.append(f"{loc}: {msg} (got {e.get('input')!r})")
+    return "; ".join(parts)
+
+
+def make_contract(data: Mapping[str, Any]) -> Contract:
+    """Validate a mapping of terms into a :class:`Contract`.
+
+    Raises
+    ------
+    ContractError
+        With every problem listed, each naming its term.
+    """
+    try:
+        return Contract.model_validate(dict(data))
+    except ValidationError as err:
+        raise ContractError(_format_error(err)) from None
+
+
+# ---------------------------------------------------------------------- presets
+_QPS_NOTE = (
+    " Quality: the QPS is a MIPS percentile (30th in PY2021–22, 40th from PY2023); as a score "
+    "threshold simsav uses 0.7385, the PY2026 value [S RF2026]; settle() takes qps_met "
+    "directly where it is known."
+)
+_QPS_2026 = 0.7385
+
+_PRESET_TERMS: dict[str, dict[str, Any]] = {
+    "mssp-track1-2012": dict(
+        description=(
+            "MSSP Track 1 (one-sided), agreements 2012 to June 2019. MSR by the CMS sliding "
+            "scale [V 42 CFR 425.604(b)]; first-dollar sharing at up to 50% × quality score "
+            "[V 425.604(d)-(e); D HDM]; payment limit 10% of benchmark [V 425.604(f)]; 2% "
+            "sequestration of payments from PY2013 [V settlement reports]."
+        ),
+        msr="cms",
+        max_sharing_rate=0.5,
+        quality_method="scaled",
+        payment_limit=0.10,
+    ),
+    "mssp-track2-2012": dict(
+        description=(
+            "MSSP Track 2 (two-sided), agreements 2012 to June 2019. Fixed 2% MSR and MLR for "
+            "2012–2015 agreements (later agreements elect 0, 0.5–2.0% or the variable scale) "
+            "[V 42 CFR 425.606(b)]; sharing up to 60% × quality [V]; payment limit 15% [V]; "
+            "shared loss rate 1 − final sharing rate, at most 60% [V 425.606(f); D HDM]; loss "
+            "limit 5%, 7.5%, 10% of benchmark in years 1, 2, 3+ [V 425.606(g)]."
+        ),
+        two_sided=True,
+        msr=0.02,
+        max_sharing_rate=0.6,
+        quality_method="scaled",
+        payment_limit=0.15,
+        loss_rate_method="one-minus-quality",
+        loss_rate_ceiling=0.6,
+        loss_limit_benchmark=[0.05, 0.075, 0.10],
+    ),
+    "mssp-track3-2016": dict(
+        description=(
+            "MSSP Track 3 (two-sided, 2016 rule, before the 2021 quality change). MSR/MLR "
+            "elected (default here: the variable scale) [V 42 CFR 425.610(b)]; sharing up to "
+            "75% × quality [V]; payment limit 20% [V]; shared loss rate 1 − final sharing "
+            "rate within [40%, 75%] [V 425.610(f)]; loss limit 15% of benchmark [V]."
+        ),
+        two_sided=True,
+        msr="cms",
+        cms_election=True,
+        max_sharing_rate=0.75,
+        quality_method="scaled",
+        payment_limit=0.20,
+        loss_rate_method="one-minus-quality",
+        loss_rate_floor=0.40,
+        loss_rate_ceiling=0.75,
+        loss_limit_benchmark=0.15,
+    ),
+    "mssp-enhanced": dict(
+        description=(
+            "MSSP ENHANCED track (July 2019+, 2021+ quality rules). MSR/MLR elected (default: "
+            "variable scale); 75% sharing when the quality performance standard is met, "
+            "75% × quality if only the alternative standard is met, none otherwise [S RF2026 "
+            "quoting 42 CFR 425.610]; payment limit 20%; shared loss rate 1 − 0.75 × quality "
+            "within [40%, 75%], 75% when both standards fail; loss limit 15% of benchmark."
+            + _QPS_NOTE
+        ),
+        two_sided=True,
+        msr="cms",
+        cms_election=True,
+        max_sharing_rate=0.75,
+        quality_method="standard",
+        quality_standard=_QPS_2026,
+        payment_limit=0.20,
+        loss_rate_method="one-minus-quality",
+        loss_rate_floor=0.40,
+        loss_rate_ceiling=0.75,
+        loss_limit_benchmark=0.15,
+    ),
+    "mssp-proposed-2011": dict(
+        description=(
+            "The 2011 proposed rule's one-sided model (CMS-1345-P). MSR by the sliding scale "
+            "[V PR2011 p.268]; 50% × quality of the savings beyond a 2% net threshold, not "
+            "first-dollar [S GFR; the 2% threshold is U]; payment limit 7.5% of benchmark [U]; "
+            "FQHC/RHC participation bonus up to 2.5 points on a sliding scale by the share of "
+            "beneficiaries with such visits, top band 41%+ [U: bands of 10 points assumed]; "
+            "25% withhold of earned savings against future losses [U: HFMA says 20%]."
+        ),
+        msr="cms",
+        sharing_basis="above-threshold",
+        sharing_threshold=0.02,
+        max_sharing_rate=0.5,
+        quality_method="scaled",
+        payment_limit=0.075,
+        participation_bonus=[
+            dict(min_share=0.01, points=0.005),
+            dict(min_share=0.11, points=0.010),
+            dict(min_share=0.21, points=0.015),
+            dict(min_share=0.31, points=0.020),
+            dict(min_share=0.41, points=0.025),
+        ],
+        withhold=0.25,
+    ),
+    "pioneer": dict(
+        description=(
+            "Pioneer ACO Model, core arrangement, first performance year (2012). Two-sided "
+            "from year 1 with savings and losses outside a corridor set by a size-based "
+            "MSR/MLR [V CMMI-PIO]; up to 60% sharing × quality in PY1 (70% PY2) and a 10% cap "
+            "(15% PY2) [U: commonly cited]; loss rate 60% [U]; loss limit 10% of benchmark "
+            "[U]; MSR/MLR from 2.7% at 15,000 aligned beneficiaries to 1.0% at 50,000+ [U: the "
+            "commonly cited 1–2.7% range, interpolated linearly here]."
+        ),
+        two_sided=True,
+        msr=[
+            dict(lo=1, hi=15_000, low=0.027, high=0.027),
+            dict(lo=15_000, hi=50_000, low=0.027, high=0.010),
+            dict(lo=50_000, low=0.010),
+        ],
+        max_sharing_rate=0.6,
+        quality_method="scaled",
+        payment_limit=0.10,
+        loss_rate=0.6,
+        loss_limit_benchmark=0.10,
+    ),
+    "ngaco-a": dict(
+        description=(
+            "Next Generation ACO Model, Arrangement A: 80% of savings and losses from the "
+            "first dollar, no MSR [S SHEP, MONDAQ, AJMC-NG; RFA allows 80–85%], against a "
+            "prospective benchmark reduced by a discount of 0.5–4.5% (3% assumed here) "
+            "[S AJMC-NG]; savings/loss cap 15% [U]. Quality enters through the discount, "
+            "not the sharing rate (flat)."
+        ),
+        two_sided=True,
+        msr="none",
+        max_sharing_rate=0.8,
+        quality_method="flat",
+        payment_limit=0.15,
+        loss_rate=0.8,
+        loss_limit_benchmark=0.15,
+        benchmark_discount=0.03,
+    ),
+    "ngaco-b": dict(
+        description=(
+            "Next Generation ACO Model, Arrangement B: 100% of savings and losses, no MSR, "
+            "3% benchmark discount assumed (0.5–4.5%), cap 15% [S SHEP; cap U]."
+        ),
+        two_sided=True,
+        msr="none",
+        max_sharing_rate=1.0,
+        quality_method="flat",
+        payment_limit=0.15,
+        loss_rate=1.0,
+        loss_limit_benchmark=0.15,
+        benchmark_discount=0.03,
+    ),
+    "commercial-50-50-corridor": dict(
+        description=(
+            "A commercial shared-risk contract: 50/50 split, symmetric 2% corridor, first-"
+            "dollar sharing once outside it, provider share capped at 10% of the cost target "
+            "both ways [S MCM: 'a 50–50 split is most common', corridor 'say, 2 percent', cap "
+            "'between 5 and 15 percent'; S AXENE for corridor mechanics]. No sequestration "
+            "(not a Medicare payment). Set sharing_basis='above-threshold' for second-dollar "
+            "sharing, two_sided=false for upside only."
+        ),
+        two_sided=True,
+        msr=0.02,
+        max_sharing_rate=0.5,
+        quality_method="flat",
+        payment_limit=0.10,
+        loss_rate=0.5,
+        loss_limit_benchmark=0.10,
+        sequestration=0.0,
+    ),
+    "commercial-80-20": dict(
+        description=(
+            "A commercial upside contract skewed to the provider: 80% of savings to the "
+            "provider, 20% to the payer [S MCM], with a 2% corridor and a 10% cap [U: typical "
+            "terms, not from a source]. No sequestration."
+        ),
+        msr=0.02,
+        max_sharing_rate=0.8,
+        quality_method="flat",
+        payment_limit=0.10,
+        sequestration=0.0,
+    ),
+    "eac-recommended": dict(
+        description=(
+            "A design built from the source document's recommendations "
+            "(000_9c5f926f87bf50f4.txt): no MSR (rec. 4); no savings below a quality "
+            "threshold of 0.6 (rec. 1); sharing on a sliding scale from 0 at the threshold "
+            "to the 50% maximum at a stretch goal of 0.9 (rec. 3); a quality bonus of up to "
+            "0.5% of the benchmark paid whether or not savings are achieved, on the same "
+            "scale (rec. 2); forfeited savings reinvested in the community (rec. 5); 10% "
+            "payment limit. The numbers are design choices [U]; no sequestration."
+        ),
+        msr="none",
+        max_sharing_rate=0.5,
+        quality_method="scaled",
+        quality_floor=0.6,
+        quality_full=0.9,
+        quality_gate=0.6,
+        payment_limit=0.10,
+        sequestration=0.0,
+        quality_bonus=dict(budget=0.005, threshold=0.6, full_at=0.9),
+        forfeited_to="community",
+    ),
+}
+
+_BASIC_COMMON = dict(
+    msr="cms",
+    quality_method="standard",
+    quality_standard=_QPS_2026,
+    payment_limit=0.10,
+    below_msr_sharing_factor=0.5,
+)
+_BASIC_LIMITS = {"c": (0.02, 0.01), "d": (0.04, 0.02), "e": (0.08, 0.04)}
+for _level in "abcde":
+    _two = _level in _BASIC_LIMITS
+    _terms: dict[str, Any] = dict(_BASIC_COMMON)
+    if _two:
+        _rev, _bench = _BASIC_LIMITS[_level]
+        _terms.update(
+            two_sided=True,
+            cms_election=True,
+            max_sharing_rate=0.5,
+            loss_rate=0.30,
+            loss_limit_revenue=_rev,
+            loss_limit_benchmark=_bench,
+            description=(
+                f"MSSP BASIC track Level {_level.upper()} (two-sided, July 2019+, 2021+ quality "
+                "rules). MSR/MLR elected: 0%, 0.5–2.0% or the variable scale (default here) [V "
+                "42 CFR 425.605(b)]; 50% sharing when the QPS is met [V 425.605(d)]; payment "
+                f"limit 10%; fixed 30% shared loss rate; loss limit the lesser of "
+                f"{_rev:.0%} of ACO participant revenue and {_bench:.0%} of benchmark "
+                + (
+                    "[V 425.605(d)(1)(v); percentages S RF2026 via 42 CFR 414.1415]."
+                    if _level == "e"
+                    else "[V 425.605(d)]."
+                )
+                + " Low-revenue ACOs in agreements from 2024 share at half the rate below "
+                "the MSR [S RF2026, 425.605(h)]; pass low_revenue=True to settle()."
+                + _QPS_NOTE
+            ),
+        )
+    else:
+        _terms.update(
+            max_sharing_rate=0.4,
+            description=(
+                f"MSSP BASIC track Level {_level.upper()} (one-sided, July 2019+, 2021+ quality "
+                "rules). MSR by the CMS sliding scale [V 42 CFR 425.605(b)(1)]; 40% first-dollar "
+                "sharing when the quality performance standard is met (40% × quality before "
+                "2021) [V 425.605(d)(1)(i)-(ii)]; payment limit 10% of benchmark [V]. Low-"
+                "revenue ACOs in agreements from 2024 share at half the rate below the MSR "
+                "[S RF2026, 425.605(h)]; pass low_revenue=True to settle()." + _QPS_NOTE
+            ),
+        )
+    _PRESET_TERMS[f"mssp-basic-{_level}"] = _terms
+
+_ORDER = [
+    "mssp-track1-2012",
+    "mssp-track2-2012",
+    "mssp-track3-2016",
+    "mssp-basic-a",
+    "mssp-basic-b",
+    "mssp-basic-c",
+    "mssp-basic-d",
+    "mssp-basic-e",
+    "mssp-enhanced",
+    "mssp-proposed-2011",
+    "pioneer",
+    "ngaco-a",
+    "ngaco-b",
+    "commercial-50-50-corridor",
+    "commercial-80-20",
+    "eac-recommended",
+]
+
+#: Named presets, validated at import.
+PRESETS: dict[str, Contract] = {
+    name: make_contract({"name": name, **_PRESET_TERMS[name]}) for name in _ORDER
+}
+
+
+def preset_names() -> list[str]:
+    """Names of the bundled presets, in display order."""
+    return list(PRESETS)
+
+
+def get_preset(name: str) -> Contract:
+    """Return the named preset contract.
+
+    Raises
+    ------
+    ContractError
+        If no preset has that name; the message lists the available ones.
+
+    Examples
+    --------
+    >>> get_preset("mssp-enhanced").max_sharing_rate
+    0.75
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ContractError(
+            f"preset: unknown preset {name!r}; available: {', '.join(PRESETS)}"
+        ) from None
