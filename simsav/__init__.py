@@ -1,20 +1,33 @@
 """simsav: Monte Carlo pricing of the risk in accountable-care shared-savings contracts.
 
 The public API is listed in ``__all__`` and pinned by ``tests/test_public_api.py``.
+
+Examples
+--------
+>>> import simsav as ss
+>>> r = ss.settle_one(ss.presets["mssp-track1-2012"], benchmark=12_000, expenditure=11_500,
+...                   n_beneficiaries=20_000, quality=0.9)
+>>> r["outcome"], round(r["earned_savings"])
+('savings', 4410000)
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names
-from simsav.msr import cms_msr
-from simsav.settle import Settlement, settle, settle_one
-
 try:
     __version__ = version("simsav")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
+
+from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
+from simsav.msr import cms_msr  # noqa: E402
+from simsav.plotting import plot_payout_distribution  # noqa: E402
+from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
+from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
+from simsav.settle import Settlement, settle, settle_one  # noqa: E402
+from simsav.simulate import add_design, simulate  # noqa: E402
+from simsav.spending import SpendingSpec, calibrate, calibrate_to_concentration  # noqa: E402
 
 presets = PRESETS
 
@@ -22,12 +35,26 @@ __all__ = [
     "Contract",
     "ContractError",
     "PRESETS",
+    "Scenario",
+    "ScenarioError",
     "Settlement",
+    "SpendingSpec",
     "__version__",
+    "add_design",
+    "calibrate",
+    "calibrate_to_concentration",
     "cms_msr",
     "get_preset",
+    "load_scenario",
+    "open_dataset",
+    "parse_scenario",
+    "plot_payout_distribution",
     "preset_names",
     "presets",
+    "save_dataset",
     "settle",
     "settle_one",
+    "simulate",
+    "summarize",
+    "summary_table",
 ]

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from simsav import __version__
@@ -156,8 +157,98 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------- run
+_RUN_COLUMNS = [
+    ("p_clear_msr", "P(clear MSR)", "pct"),
+    ("p_owe_loss", "P(owe loss)", "pct"),
+    ("p_corridor", "P(corridor)", "pct"),
+    ("expected_earned", "E[earned]", "money"),
+    ("expected_losses", "E[losses]", "money"),
+    ("expected_aco_net", "E[ACO net]", "money"),
+    ("expected_payer_net", "E[payer net]", "money"),
+    ("aco_net_q5", "ACO net 5%", "money"),
+    ("aco_net_q95", "ACO net 95%", "money"),
+]
+
+
+def _load(path: str) -> Any:
+    from simsav.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except FileNotFoundError:
+        raise InputError(f"scenario file not found: {path}") from None
+    except ScenarioError as e:
+        raise InputError(str(e)) from None
+
+
+def _fmt(x: float, kind: str) -> str:
+    if kind == "pct":
+        return f"{x:7.2%}"
+    return f"{x / 1e6:10.3f}M"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from simsav.results import summarize, summary_table
+    from simsav.simulate import simulate
+
+    scn = _load(args.scenario)
+    if args.sims is not None and args.sims < 1:
+        raise InputError(f"--sims: must be >= 1, got {args.sims}")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {args.seed}")
+    ds = simulate(scn, n_sims=args.sims, seed=args.seed)
+    summ = summarize(ds)
+    table = summary_table(summ)
+    if args.out:
+        _write_outputs(Path(args.out), ds, table)
+    if args.json:
+        designs = {
+            str(name): {k: float(v) for k, v in row.items()}
+            for name, row in table.to_dict(orient="index").items()
+        }
+        _print_json({"scenario": scn.name, "n_sims": ds.sizes["sim"],
+                     "seed": ds.attrs["seed"], "designs": designs})
+        return 0
+    print(f"{scn.name}: {scn.population.beneficiaries:,} beneficiaries, "
+          f"{ds.sizes['sim']:,} sims, seed {ds.attrs['seed']}")
+    width = max(len(str(d)) for d in table.index)
+    print(f"{'design':<{width}}  " + "  ".join(f"{h:>12}" for _, h, _ in _RUN_COLUMNS))
+    for name, row in table.iterrows():
+        cells = "  ".join(f"{_fmt(row[c], k):>12}" for c, _, k in _RUN_COLUMNS)
+        print(f"{name!s:<{width}}  {cells}")
+    se = float(table["se_p_clear_msr"].max())
+    print(f"(Monte Carlo standard error of probabilities at most {se:.2%}; "
+          "money in USD millions per year)")
+    if args.out:
+        print(f"wrote {args.out}/results.nc, summary.csv, payouts.png")
+    return 0
+
+
+def _write_outputs(out: Path, ds: Any, table: Any) -> None:
+    from simsav.plotting import plot_payout_distribution
+    from simsav.results import atomic_write, save_dataset
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_dataset(ds, out / "results.nc")
+    atomic_write(out / "summary.csv", lambda p: table.to_csv(p))
+
+    def png(p: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ax = plot_payout_distribution(ds)
+        ax.figure.savefig(p, dpi=120, format="png")
+        plt.close(ax.figure)
+
+    atomic_write(out / "payouts.png", png)
+
+
 # ------------------------------------------------------------------------------- main
 _EXAMPLES = {
+    "run": "simsav run scenarios/rural-aco-5k.toml --sims 2000 --out out/",
     "presets": "simsav presets --verbose",
     "settle": (
         "simsav settle --preset mssp-track1-2012 --benchmark 12000 --expenditure 11500 "
@@ -184,6 +275,13 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.set_defaults(func=func)
         return sp
+
+    sp = add("run", "Simulate a scenario: a summary table per design.", _cmd_run)
+    sp.add_argument("scenario", help="scenario TOML file")
+    sp.add_argument("--sims", type=int, help="number of sims (default: the scenario's)")
+    sp.add_argument("--seed", type=int, help="seed (default: the scenario's)")
+    sp.add_argument("--out", help="directory for results.nc, summary.csv and payouts.png")
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     sp = add("presets", "List the named contract presets.", _cmd_presets)
     sp.add_argument("--verbose", "-v", action="store_true", help="show each preset's sources")

@@ -332,7 +332,10 @@ def make_contract(data: Mapping[str, Any]) -> Contract:
 _QPS_NOTE = (
     " Quality: the QPS is a MIPS percentile (30th in PY2021–22, 40th from PY2023); as a score "
     "threshold simsav uses 0.7385, the PY2026 value [S RF2026]; settle() takes qps_met "
-    "directly where it is known."
+    "directly where it is known (CMS deemed every ACO to meet it in PY2020–2022 for the "
+    "COVID-19 emergency). Year rules not in this preset: before PY2021 sharing was "
+    "max × quality (quality_method='scaled'); PY2019–2020 payments had no sequestration "
+    "(CARES Act); simsav.puf.puf_contract(track, year) applies them."
 )
 _QPS_2026 = 0.7385
 
@@ -383,6 +386,25 @@ _PRESET_TERMS: dict[str, dict[str, Any]] = {
         loss_rate_floor=0.40,
         loss_rate_ceiling=0.75,
         loss_limit_benchmark=0.15,
+    ),
+    "mssp-track1plus-2018": dict(
+        description=(
+            "MSSP Track 1+ model (agreements starting 2018–2019, before the 2021 quality "
+            "change). Elected MSR/MLR (default here: the variable scale) [V 42 CFR 425.605 "
+            "via the Track 1+ model agreement; S MILL-PTS]; sharing up to 50% × quality; "
+            "payment limit 10%; fixed 30% shared loss rate; loss limit the lesser of 8% of "
+            "ACO participant revenue and 4% of benchmark (the terms BASIC Level E later "
+            "took over) [S]. Replicates the PY2018–2019 public-use files."
+        ),
+        two_sided=True,
+        msr="cms",
+        cms_election=True,
+        max_sharing_rate=0.5,
+        quality_method="scaled",
+        payment_limit=0.10,
+        loss_rate=0.30,
+        loss_limit_revenue=0.08,
+        loss_limit_benchmark=0.04,
     ),
     "mssp-enhanced": dict(
         description=(
@@ -588,6 +610,7 @@ _ORDER = [
     "mssp-track1-2012",
     "mssp-track2-2012",
     "mssp-track3-2016",
+    "mssp-track1plus-2018",
     "mssp-basic-a",
     "mssp-basic-b",
     "mssp-basic-c",

@@ -210,7 +210,9 @@ def settle(
         Quality score in [0, 1].
     qps_met, alt_qps_met : array_like of bool, optional
         Whether the quality performance standard (and the alternative standard) were met;
-        by default derived from ``quality`` and the contract's thresholds.
+        by default derived from ``quality`` and the contract's thresholds. Under every
+        quality method, a failed standard means no shared savings and the ceiling loss
+        rate; ``alt_qps_met`` matters only to the 2021+ ``standard`` method.
     revenue : array_like, default NaN
         ACO participants' total A+B FFS revenue, USD, for revenue-based loss limits; NaN
         means unknown, and the benchmark-based limit alone applies.
@@ -303,8 +305,14 @@ def settle(
         scale = np.where(qps, 1.0, np.where(alt, q, 0.0))
         standard_ok = qps | alt
     else:
-        scale = _quality_scale(c, q)
-        standard_ok = np.ones(shape, bool)
+        # Before 2021 an ACO that failed the quality standard shared nothing and its loss
+        # rate went to the track's ceiling (1 - 0 x max rate) [V CFR502, CFR606(f)].
+        if c.quality_standard is not None:
+            default_qps = q >= c.quality_standard
+        else:
+            default_qps = np.ones(shape, bool)
+        standard_ok = b(_bool("qps_met", qps_met, default_qps))
+        scale = np.where(standard_ok, _quality_scale(c, q), 0.0)
     gate_ok = q >= c.quality_gate if c.quality_gate is not None else np.ones(shape, bool)
     quality_met = standard_ok & gate_ok & (scale > 0)
     bonus_pts = np.zeros(shape)

@@ -53,3 +53,37 @@ def test_bad_input_exit_2_message_on_stderr(capsys, argv, msg):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err
+
+
+def test_run_json_and_out(tmp_path, capsys):
+    from simsav.results import open_dataset, validate_dataset
+
+    out = tmp_path / "out"
+    argv = ["run", "scenarios/rural-aco-5k.toml", "--sims", "300", "--json", "--out", str(out)]
+    assert main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["scenario"] == "rural-aco-5k"
+    t1 = res["designs"]["Track 1"]
+    for key in ["p_clear_msr", "p_owe_loss", "expected_earned", "expected_losses"]:
+        assert key in t1
+    assert t1["p_owe_loss"] == 0.0  # one-sided
+    assert sorted(p.name for p in out.iterdir()) == ["payouts.png", "results.nc", "summary.csv"]
+    validate_dataset(open_dataset(out / "results.nc"))
+
+
+def test_run_table(capsys):
+    assert main(["run", "scenarios/rural-aco-5k.toml", "--sims", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "P(clear MSR)" in out and "Track 1" in out
+
+
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["run", "nope.toml"], "not found"),
+        (["run", "scenarios/rural-aco-5k.toml", "--sims", "0"], "--sims"),
+    ],
+)
+def test_run_bad_input(capsys, argv, msg):
+    assert main(argv) == 2
+    assert msg in capsys.readouterr().err

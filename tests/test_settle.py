@@ -295,3 +295,18 @@ def test_bad_input_names_field(kw, field):
     args.update(kw)
     with pytest.raises(ValueError, match=field):
         settle(T1, **args)
+
+
+def test_pre2021_failed_quality_standard_shares_nothing_and_owes_ceiling():
+    # PY2018 public-use file: Track 3 ACO A3743 failed the QPS and owed at 75%.
+    c = get_preset("mssp-track3-2016").with_terms(msr=0.0)
+    r = one(c, benchmark=10_000, expenditure=10_500, n_beneficiaries=10_000, quality=0.9,
+            qps_met=False)
+    assert r["shared_loss_rate"] == pytest.approx(0.75)
+    r = one(c, benchmark=10_000, expenditure=9_500, n_beneficiaries=10_000, quality=0.9,
+            qps_met=False)
+    assert r["earned_savings"] == 0.0 and r["forfeited"] > 0
+    t2 = get_preset("mssp-track2-2012").with_terms(msr=0.0)
+    r = one(t2, benchmark=10_000, expenditure=10_500, n_beneficiaries=10_000, quality=0.9,
+            qps_met=False)
+    assert r["shared_loss_rate"] == pytest.approx(0.60)

@@ -1,0 +1,353 @@
+"""Scenario files: TOML validated by pydantic. No numerics here.
+
+A scenario names a population, its spending distribution, ACO-level effects, quality, and
+the contract designs to compare on the same draws::
+
+    name = "rural-aco-5k"
+    seed = 2026
+    sims = 10000
+
+    [population]
+    beneficiaries = 5000
+
+    [spending]
+    model = "medicare-ffs"
+    mean = 11000
+    truncate_at = 150000
+
+    [aco]
+    true_savings = 0.0
+    benchmark_error_sd = 0.0
+
+    [quality]
+    score = 0.9
+
+    [[designs]]
+    name = "Track 1"
+    preset = "mssp-track1-2012"
+
+    [[designs]]
+    name = "Two-sided 2%"
+    preset = "mssp-track2-2012"
+    msr = 0.02            # any contract term overrides the preset
+
+Unknown keys are errors that name the key; :func:`validate_scenario_file` reports every
+problem at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simsav.contracts import PRESETS, Contract, ContractError, get_preset
+from simsav.spending import SpendingSpec
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "Population",
+    "Stratum",
+    "ACOEffects",
+    "QualitySpec",
+    "Design",
+    "load_scenario",
+    "parse_scenario",
+    "validate_scenario_file",
+]
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class ScenarioError(ValueError):
+    """A scenario is invalid. ``problems`` lists each problem as ``(key, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "scenario"):
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} problem(s)"]
+        lines += [f"  {key}: {msg}" for key, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Population(_Frozen):
+    """The attributed population.
+
+    Attributes
+    ----------
+    beneficiaries : int
+        Assigned beneficiaries (1 to 20 million); also sets the sliding-scale MSR.
+    """
+
+    beneficiaries: Annotated[int, Field(ge=1, le=20_000_000)]
+
+
+class Stratum(_Frozen):
+    """A Medicare enrollment type with its own spending, as CMS computes spending.
+
+    CMS computes per capita expenditures separately for ESRD, disabled, aged/dual and
+    aged/non-dual beneficiaries and truncates each at its own 99th percentile
+    (42 CFR 425.604(a)(3)-(4)). Each stratum overrides the scenario's ``[spending]``
+    terms it names.
+    """
+
+    name: Literal["esrd", "disabled", "aged-dual", "aged-nondual"] | str
+    share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    mean: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    cv: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    truncate_at: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    model: str | None = None
+
+
+class ACOEffects(_Frozen):
+    """ACO-level terms that move spending against the benchmark.
+
+    Attributes
+    ----------
+    true_savings : float
+        Fraction of spending the ACO really saves (−0.5 to 0.5; negative = overspends).
+    true_savings_sd : float
+        Spread of the true savings across sims (normal), e.g. across ACOs of a program.
+    benchmark_error_sd : float
+        ACO-level error in the benchmark, fraction of the benchmark (normal, mean 0).
+    revenue_share : float, optional
+        ACO participants' A+B FFS revenue as a fraction of the total benchmark, for
+        revenue-based loss limits (BASIC C–E); unknown by default (benchmark limit applies).
+    low_revenue : bool
+        Low-revenue ACO (may share below the MSR at half rate, BASIC from 2024).
+    agreement_year : int
+        Year of the agreement period (1–5), for year-by-year loss limits.
+    euc_fraction : float
+        Share of shared losses forgiven for extreme and uncontrollable circumstances.
+    """
+
+    true_savings: Annotated[float, Field(ge=-0.5, le=0.5, allow_inf_nan=False)] = 0.0
+    true_savings_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
+    benchmark_error_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
+    revenue_share: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] | None = None
+    low_revenue: bool = False
+    agreement_year: Annotated[int, Field(ge=1, le=5)] = 1
+    euc_fraction: Fraction = 0.0
+
+
+class QualitySpec(_Frozen):
+    """The ACO's quality score (0–1): fixed, or beta-distributed across sims.
+
+    Attributes
+    ----------
+    score : float, optional
+        A fixed score. Give either ``score`` or ``distribution = "beta"`` with ``mean``
+        and ``sd``.
+    distribution : {"fixed", "beta"}
+    mean, sd : float
+        Mean and standard deviation of the beta distribution (``sd² < mean(1 − mean)``).
+    """
+
+    distribution: Literal["fixed", "beta"] = "fixed"
+    score: Fraction | None = None
+    mean: Fraction | None = None
+    sd: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> QualitySpec:
+        if self.distribution == "fixed":
+            if self.mean is not None or self.sd is not None:
+                raise ValueError("mean and sd need distribution = 'beta'")
+        else:
+            if self.score is not None:
+                raise ValueError("give score (fixed) or mean and sd (beta), not both")
+            if self.mean is None or self.sd is None:
+                raise ValueError("distribution = 'beta' needs mean and sd")
+            if not 0.0 < self.mean < 1.0:
+                raise ValueError(f"beta mean must be in (0, 1), got {self.mean}")
+            if self.sd**2 >= self.mean * (1 - self.mean):
+                raise ValueError(
+                    f"beta sd must satisfy sd^2 < mean*(1-mean) = "
+                    f"{self.mean * (1 - self.mean):.4g}, got sd = {self.sd}"
+                )
+        return self
+
+    @property
+    def fixed_score(self) -> float:
+        """The fixed score (1.0 when none is given)."""
+        return 1.0 if self.score is None else self.score
+
+    def beta_params(self) -> tuple[float, float]:
+        """Return ``(a, b)`` of the beta distribution with this mean and sd."""
+        assert self.mean is not None and self.sd is not None
+        m, v = self.mean, self.sd**2
+        k = m * (1 - m) / v - 1
+        return m * k, (1 - m) * k
+
+
+class Design(BaseModel):
+    """A contract design: a preset plus any contract term overriding it.
+
+    Attributes
+    ----------
+    name : str
+        Label (unique within a scenario).
+    preset : str, optional
+        A preset name (``simsav presets``); without one, the terms build a contract from
+        :class:`~simsav.contracts.Contract` defaults.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Annotated[str, Field(min_length=1)]
+    preset: str | None = None
+
+    @model_validator(mode="after")
+    def _check_contract(self) -> Design:
+        self.contract()
+        return self
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str | None) -> str | None:
+        if v is not None and v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}; available: {', '.join(PRESETS)}")
+        return v
+
+    @property
+    def terms(self) -> dict[str, Any]:
+        """The contract terms this design overrides."""
+        return dict(self.model_extra or {})
+
+    def contract(self) -> Contract:
+        """Build the validated :class:`~simsav.contracts.Contract`."""
+        terms = self.terms
+        if self.preset is not None:
+            return get_preset(self.preset).with_terms(**terms)
+        base = Contract(name=self.name)
+        return base.with_terms(**terms)
+
+
+class Scenario(_Frozen):
+    """A validated scenario (see the module docstring for the file format)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 0
+    sims: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    block_size: Annotated[int, Field(ge=1, le=1 << 20)] = 256
+    population: Population
+    spending: SpendingSpec
+    strata: list[Stratum] | None = None
+    aco: ACOEffects = ACOEffects()
+    quality: QualitySpec = QualitySpec()
+    designs: Annotated[list[Design], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        names = [d.name for d in self.designs]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"design names must be unique; repeated: {', '.join(dup)}")
+        if self.strata:
+            total = sum(s.share for s in self.strata)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"strata shares must sum to 1, got {total:.6g}")
+            snames = [s.name for s in self.strata]
+            if len(set(snames)) != len(snames):
+                raise ValueError("strata names must be unique")
+        return self
+
+    def contracts(self) -> dict[str, Contract]:
+        """Each design's validated contract, by design name."""
+        return {d.name: d.contract() for d in self.designs}
+
+    def to_toml(self) -> str:
+        """The scenario as TOML text (round-trips through :func:`parse_scenario`)."""
+        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`to_toml`, for provenance."""
+        return hashlib.sha256(self.to_toml().encode()).hexdigest()
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in e and e["type"] not in ("model_type",) and not isinstance(
+            e["input"], dict | list
+        ):
+            msg = f"{msg} (got {e['input']!r})"
+        out.append((key, msg))
+    return out
+
+
+def parse_scenario(data: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
+    """Validate a mapping (a parsed TOML document) into a :class:`Scenario`.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, each with its key.
+    """
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(_problems(err), source) from None
+    except ContractError as err:  # pragma: no cover - surfaced through ValidationError
+        raise ScenarioError([("designs", str(err))], source) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        For a file that is not valid TOML or does not validate; every problem is listed
+        with its key.
+    FileNotFoundError
+        If the file does not exist.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError([("(file)", f"not valid TOML: {err}")], str(p)) from None
+    return parse_scenario(data, source=str(p))
+
+
+def validate_scenario_file(path: str | Path) -> list[tuple[str, str]]:
+    """Return every problem in a scenario file as ``(key, message)``; empty if valid."""
+    try:
+        load_scenario(path)
+    except ScenarioError as err:
+        return err.problems
+    return []

@@ -1,0 +1,277 @@
+"""Scenario → blocks → kernels → settle → Dataset.
+
+Draw once, settle many: spending is drawn once per sim (per stratum), and every contract
+design of the scenario is settled on the same draws, so differences between designs carry no
+Monte Carlo noise.
+
+Per sim ``i``:
+
+* ``spending_i`` = truncated per-beneficiary spending summed over the population (numba
+  kernel, :func:`simsav.spending.simulate_group_sums`);
+* ``true_savings_i`` = ``aco.true_savings + aco.true_savings_sd × z1``;
+* ``expenditure_i`` = ``spending_i / N × (1 − true_savings_i)`` per capita;
+* ``benchmark_i`` = ``μ_T × (1 + aco.benchmark_error_sd × z2)``, where ``μ_T`` is the
+  population's expected truncated spending per capita (the model's theory), i.e. the
+  benchmark an ACO with no true savings would be measured against;
+* ``quality_i``: fixed, or beta with the scenario's mean and sd.
+
+``z1``, ``z2`` and the quality draws come from their own per-block streams (sub-streams 1, 2
+and 3 of :mod:`simsav.rng`), so each is unchanged when another is switched on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from simsav import __version__
+from simsav.contracts import Contract
+from simsav.results import VARIABLES, var_attrs
+from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
+from simsav.scenario import Scenario
+from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
+from simsav.spending import SpendingSpec, simulate_group_sums
+
+__all__ = ["simulate", "add_design", "population_groups", "stratum_counts"]
+
+_STREAM_TRUE_SAVINGS = (1,)
+_STREAM_BENCHMARK = (2,)
+_STREAM_QUALITY = (3,)
+
+
+def stratum_counts(shares: list[float], total: int) -> np.ndarray:
+    """Split ``total`` beneficiaries by ``shares`` (largest-remainder rounding).
+
+    Examples
+    --------
+    >>> stratum_counts([0.5, 0.25, 0.25], 5).tolist()
+    [3, 1, 1]
+    """
+    raw = np.asarray(shares, dtype=np.float64) * total
+    counts = np.floor(raw).astype(np.int64)
+    short = int(total - counts.sum())
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[:short]] += 1
+    return counts
+
+
+def population_groups(scenario: Scenario) -> list[tuple[str, SpendingSpec, int]]:
+    """The scenario's spending groups: ``(name, spending spec, beneficiaries)``.
+
+    One group without strata; one per stratum otherwise, each stratum overriding the
+    ``[spending]`` terms it names.
+    """
+    n = scenario.population.beneficiaries
+    base = scenario.spending
+    if not scenario.strata:
+        return [("all", base, n)]
+    counts = stratum_counts([s.share for s in scenario.strata], n)
+    groups = []
+    for s, count in zip(scenario.strata, counts, strict=True):
+        over = {k: v for k, v in (("mean", s.mean), ("cv", s.cv), ("truncate_at", s.truncate_at),
+                                  ("model", s.model)) if v is not None}
+        spec = base.replace(**over) if over else base
+        groups.append((s.name, spec, int(count)))
+    return groups
+
+
+def _normals(n_sims: int, seed: SeedLike, block_size: int, stream: tuple[int, ...]) -> np.ndarray:
+    out = np.empty(n_sims)
+
+    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
+        out[start:stop] = rng.standard_normal(stop - start)
+
+    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=stream)
+    return out
+
+
+def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int) -> np.ndarray:
+    qs = scenario.quality
+    if qs.distribution == "fixed":
+        return np.full(n_sims, qs.fixed_score)
+    a, b = qs.beta_params()
+    out = np.empty(n_sims)
+
+    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
+        out[start:stop] = rng.beta(a, b, stop - start)
+
+    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1,
+               stream=_STREAM_QUALITY)
+    return out
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    n_sims: int | None = None,
+    seed: SeedLike = None,
+    block_size: int | None = None,
+    n_threads: int | None = None,
+) -> xr.Dataset:
+    """Simulate a scenario and settle every design on the same draws.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`simsav.load_scenario` or :func:`simsav.parse_scenario`.
+    n_sims : int, optional
+        Number of sims (default: the scenario's ``sims``). A larger value only appends sims.
+    seed : int, SeedSequence or Generator, optional
+        Default: the scenario's ``seed``. The same seed gives the same Dataset whatever the
+        thread count.
+    block_size : int, optional
+        Sims per random block (default: the scenario's, 256). Results depend on it.
+    n_threads : int, optional
+        Threads for the spending kernel (default: numba's thread count).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``sim``, ``year``, ``design``; variables of :data:`simsav.results.VARIABLES`.
+    """
+    n = scenario.sims if n_sims is None else int(n_sims)
+    if n < 1:
+        raise ValueError(f"n_sims: must be >= 1, got {n}")
+    seed_used: SeedLike = scenario.seed if seed is None else seed
+    bs = scenario.block_size if block_size is None else int(block_size)
+    if bs == 0:
+        bs = DEFAULT_BLOCK_SIZE
+
+    groups = population_groups(scenario)
+    n_total = scenario.population.beneficiaries
+    sums = simulate_group_sums(
+        [(spec, count) for _, spec, count in groups], n, seed=seed_used, block_size=bs,
+        n_threads=n_threads,
+    )
+    spend = sums.sum(axis=1) / n_total
+    mu_t = sum(count * spec.to_model().mean(truncated=True) for _, spec, count in groups)
+    mu_t /= n_total
+
+    aco = scenario.aco
+    true_sav = np.full(n, aco.true_savings)
+    if aco.true_savings_sd > 0:
+        true_sav = true_sav + aco.true_savings_sd * _normals(n, seed_used, bs,
+                                                             _STREAM_TRUE_SAVINGS)
+    expenditure = spend * (1.0 - true_sav)
+    benchmark = np.full(n, mu_t)
+    if aco.benchmark_error_sd > 0:
+        err = aco.benchmark_error_sd * _normals(n, seed_used, bs, _STREAM_BENCHMARK)
+        benchmark = mu_t * np.maximum(1.0 + err, 1e-6)
+    quality = _quality(scenario, n, seed_used, bs)
+    revenue = np.nan if aco.revenue_share is None else aco.revenue_share * benchmark * n_total
+
+    contracts = scenario.contracts()
+    settled: list[Settlement] = [
+        settle(c, benchmark=benchmark, expenditure=expenditure, n_beneficiaries=n_total,
+               quality=quality, revenue=revenue, agreement_year=aco.agreement_year,
+               euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
+        for c in contracts.values()
+    ]
+    return _build_dataset(scenario, n, seed_used, bs, benchmark, expenditure, quality,
+                          true_sav, settled, groups)
+
+
+def _build_dataset(scenario: Scenario, n: int, seed: SeedLike, bs: int, benchmark: np.ndarray,
+                   expenditure: np.ndarray, quality: np.ndarray, true_sav: np.ndarray,
+                   settled: list[Settlement],
+                   groups: list[tuple[str, SpendingSpec, int]]) -> xr.Dataset:
+    designs = [d.name for d in scenario.designs]
+    coords = {
+        "sim": np.arange(n),
+        "year": np.array([1]),
+        "design": np.array(designs, dtype=object),
+        "preset": ("design", np.array([d.preset or "" for d in scenario.designs], dtype=object)),
+    }
+    data: dict[str, xr.DataArray] = {}
+
+    def sy(x: np.ndarray) -> np.ndarray:
+        return x.reshape(n, 1)
+
+    data["n_beneficiaries"] = xr.DataArray(
+        np.array([float(scenario.population.beneficiaries)]), dims=("year",))
+    data["benchmark"] = xr.DataArray(sy(benchmark), dims=("sim", "year"))
+    data["expenditure"] = xr.DataArray(sy(expenditure), dims=("sim", "year"))
+    data["quality"] = xr.DataArray(sy(quality), dims=("sim", "year"))
+    data["true_savings"] = xr.DataArray(sy(np.asarray(true_sav, dtype=np.float64)),
+                                        dims=("sim", "year"))
+    for field in SETTLEMENT_FIELDS:
+        stacked = np.stack([getattr(s, field) for s in settled], axis=-1)  # (sim, design)
+        data[field] = xr.DataArray(stacked[:, None, :], dims=("sim", "year", "design"))
+    for name, da in data.items():
+        da.attrs = var_attrs(name)
+        assert da.dims == VARIABLES[name].dims, name
+    ds = xr.Dataset(data, coords=coords)
+    if isinstance(seed, int | np.integer):
+        seed_attr: int | str = int(seed)
+    else:
+        seed_attr = repr(seed)
+    ds.attrs = {
+        "title": f"simsav results: {scenario.name}",
+        "simsav_version": __version__,
+        "scenario": scenario.name,
+        "seed": seed_attr,
+        "block_size": bs,
+        "n_sims": n,
+        "scenario_toml": scenario.to_toml(),
+        "scenario_sha256": scenario.digest(),
+        "groups": ", ".join(f"{g}={c}" for g, _, c in groups),
+        "sign_convention": "positive = paid to the ACO; shared_losses >= 0 is owed by the ACO",
+    }
+    return ds
+
+
+def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -> xr.Dataset:
+    """Settle one more contract design on a results Dataset's existing draws.
+
+    Draw once, settle many: the new design sees exactly the benchmark, expenditure and
+    quality of every sim already in ``ds``, so its difference from the other designs has
+    no Monte Carlo noise.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simulate`.
+    contract : Contract
+        The design to add, e.g. ``simsav.presets["mssp-enhanced"]``.
+    name : str, optional
+        Its label (default: ``contract.name``); must not exist in ``ds``.
+
+    Returns
+    -------
+    xarray.Dataset
+        A new Dataset with the design appended along ``design``.
+    """
+    from simsav.scenario import parse_scenario
+
+    label = contract.name if name is None else name
+    if label in set(ds["design"].values.tolist()):
+        raise ValueError(f"name: design {label!r} already in the Dataset")
+    import tomllib
+
+    scn = parse_scenario(tomllib.loads(ds.attrs["scenario_toml"]))
+    aco = scn.aco
+    n_total = float(ds["n_beneficiaries"].values[0])
+    pieces = []
+    for yr in ds["year"].values:
+        bench = ds["benchmark"].sel(year=yr).values
+        rev = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_total
+        s = settle(contract, benchmark=bench, expenditure=ds["expenditure"].sel(year=yr).values,
+                   n_beneficiaries=n_total, quality=ds["quality"].sel(year=yr).values,
+                   revenue=rev, agreement_year=aco.agreement_year,
+                   euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
+        pieces.append(s)
+    new = {}
+    for field in SETTLEMENT_FIELDS:
+        arr = np.stack([getattr(s, field) for s in pieces], axis=1)[:, :, None]
+        new[field] = xr.DataArray(arr, dims=("sim", "year", "design"), attrs=var_attrs(field))
+    add = xr.Dataset(new, coords={"sim": ds["sim"], "year": ds["year"],
+                                  "design": np.array([label], dtype=object),
+                                  "preset": ("design", np.array([contract.name], dtype=object))})
+    per_design = [k for k in ds.data_vars if "design" in ds[k].dims]
+    out = xr.concat([ds[per_design], add], dim="design", data_vars="all", coords="different",
+                    compat="equals", join="exact", combine_attrs="override")
+    for k in ds.data_vars:
+        if k not in per_design:
+            out[k] = ds[k]
+    out.attrs = dict(ds.attrs)
+    return out

@@ -1,0 +1,17 @@
+"""The curated public API is pinned: adding or removing a name is a deliberate change."""
+
+import simsav
+
+EXPECTED = {
+    "Contract", "ContractError", "PRESETS", "Scenario", "ScenarioError", "Settlement",
+    "SpendingSpec", "__version__", "add_design", "calibrate", "calibrate_to_concentration",
+    "cms_msr", "get_preset", "load_scenario", "open_dataset", "parse_scenario",
+    "plot_payout_distribution", "preset_names", "presets", "save_dataset", "settle",
+    "settle_one", "simulate", "summarize", "summary_table",
+}
+
+
+def test_public_api_pinned():
+    assert set(simsav.__all__) == EXPECTED
+    for name in EXPECTED:
+        assert hasattr(simsav, name), name

@@ -1,0 +1,32 @@
+"""Saving and reading results; the Dataset schema."""
+
+import xarray as xr
+
+from simsav.results import open_dataset, save_dataset, summarize, summary_table
+from simsav.scenario import parse_scenario
+from simsav.simulate import simulate
+
+SCN = parse_scenario({
+    "name": "rt", "seed": 3, "sims": 80, "population": {"beneficiaries": 1_500},
+    "spending": {"model": "hurdle-lognormal", "mean": 9_000, "cv": 2.0, "zero_share": 0.05},
+    "designs": [{"name": "one", "preset": "mssp-track1-2012"},
+                {"name": "two", "preset": "mssp-enhanced", "msr": 0.0}],
+})
+
+
+def test_netcdf_round_trip_identical(tmp_path):
+    ds = simulate(SCN)
+    p = save_dataset(ds, tmp_path / "r.nc")
+    back = open_dataset(p)
+    xr.testing.assert_identical(ds, back)
+
+
+def test_no_temporary_left_behind(tmp_path):
+    save_dataset(simulate(SCN), tmp_path / "r.nc")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]
+
+
+def test_summary_table_rows_per_design():
+    t = summary_table(summarize(simulate(SCN)))
+    assert list(t.index) == ["one", "two"]
+    assert {"p_clear_msr", "expected_earned", "aco_net_q50"} <= set(t.columns)
