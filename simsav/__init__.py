@@ -22,12 +22,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
 from simsav.msr import cms_msr  # noqa: E402
-from simsav.plotting import plot_payout_distribution  # noqa: E402
+from simsav.plotting import plot_msr_curve, plot_payout_distribution  # noqa: E402
+from simsav.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
 from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
 from simsav.settle import Settlement, settle, settle_one  # noqa: E402
 from simsav.simulate import add_design, simulate  # noqa: E402
-from simsav.spending import SpendingSpec, calibrate, calibrate_to_concentration  # noqa: E402
+from simsav.sizing import msr_curve  # noqa: E402
+from simsav.spending import SpendingSpec, calibrate_to_concentration  # noqa: E402
+from simsav.spending import calibrate as calibrate_spending  # noqa: E402
 
 presets = PRESETS
 
@@ -41,16 +44,20 @@ __all__ = [
     "SpendingSpec",
     "__version__",
     "add_design",
-    "calibrate",
+    "calibrate_spending",
     "calibrate_to_concentration",
     "cms_msr",
     "get_preset",
+    "load_puf",
     "load_scenario",
+    "msr_curve",
     "open_dataset",
     "parse_scenario",
+    "plot_msr_curve",
     "plot_payout_distribution",
     "preset_names",
     "presets",
+    "replicate_puf",
     "save_dataset",
     "settle",
     "settle_one",

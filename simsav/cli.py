@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simsav import __version__
 from simsav.contracts import PRESETS, ContractError, get_preset
 
@@ -246,8 +248,98 @@ def _write_outputs(out: Path, ds: Any, table: Any) -> None:
     atomic_write(out / "payouts.png", png)
 
 
+# -------------------------------------------------------------------------------- msr
+def _cmd_msr(args: argparse.Namespace) -> int:
+    from simsav.sizing import default_spending, msr_curve
+
+    try:
+        sizes = [int(float(x)) for x in args.sizes.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(
+            f"--sizes: a comma-separated list of integers, got {args.sizes!r}"
+        ) from None
+    terms: dict[str, Any] = {}
+    if args.cv is not None:
+        terms["cv"] = args.cv
+    if args.truncate_quantile is not None:
+        terms["truncate_quantile"] = args.truncate_quantile
+    try:
+        spec = default_spending(args.spending, mean=args.mean, **terms)
+        ds = msr_curve(sizes, alpha=args.alpha, spending=spec, method=args.method,
+                       n_sims=args.sims, seed=args.seed, years=args.years,
+                       benchmark_error_sd=args.benchmark_error_sd)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if args.plot:
+        from simsav.plotting import plot_msr_curve
+        from simsav.results import atomic_write
+
+        def png(p: Path) -> None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            ax = plot_msr_curve(ds)
+            ax.figure.savefig(p, dpi=120, format="png")
+            plt.close(ax.figure)
+
+        atomic_write(args.plot, png)
+    keys = ["msr", "msr_low", "msr_high", "mlr", "normal", "cms_table"]
+    if args.json:
+        _print_json({"sizes": sizes, **{k: ds[k].values.tolist() for k in keys},
+                     "cms_2011": ds["cms_2011"].values.tolist(),
+                     "method": args.method, "alpha": args.alpha,
+                     "spending": json.loads(ds.attrs["spending"])})
+        return 0
+    cv = ds.attrs["cv_truncated"]
+    print(f"MSR keeping P(payout by luck) <= {args.alpha:g}; method {args.method}; "
+          f"spending {ds.attrs['spending']} (CV after any truncation {cv:.3f})")
+    head = ["size", "MSR", "band low", "band high", "MLR", "normal", "CMS 2011", "CMS table"]
+    print("  ".join(f"{h:>10}" for h in head))
+    for i, n in enumerate(sizes):
+        vals = [ds[k].values[i] for k in
+                ("msr", "msr_low", "msr_high", "mlr", "normal", "cms_2011", "cms_table")]
+        cells = [f"{v:10.3%}" if np.isfinite(v) else f"{'–':>10}" for v in vals]
+        print(f"{n:>10,}  " + "  ".join(cells))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+# ---------------------------------------------------------------------- replicate-puf
+def _cmd_replicate_puf(args: argparse.Namespace) -> int:
+    from simsav.puf import replicate_puf
+
+    source: Any = args.file
+    if args.file.isdigit():
+        source = int(args.file)
+    elif not Path(args.file).exists():
+        raise InputError(f"file not found: {args.file} (give a CMS results CSV or a year)")
+    try:
+        r = replicate_puf(source)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if args.json:
+        _print_json(r)
+        return 0
+    print(f"PY{r['performance_year']}: {r['acos']} ACOs, recomputed from the rules")
+    for key, label in (("msr_one_sided", "one-sided MSR"), ("savers", "shared savings"),
+                       ("owing_losses", "shared losses")):
+        g = r[key]
+        share = f"{g['matched'] / g['n']:.1%}" if g["n"] else "–"
+        print(f"  {label:<16} {g['matched']:>4} of {g['n']:>4} matched ({share})")
+    explained = r.get("explained", {})
+    for aco, why in explained.items():
+        print(f"  explained {aco}: {why}")
+    print(f"  unexplained: {', '.join(r['unexplained']) or 'none'}")
+    return 0
+
+
 # ------------------------------------------------------------------------------- main
 _EXAMPLES = {
+    "replicate-puf": "simsav replicate-puf 2022 --json",
+    "msr": "simsav msr --sizes 1000,5000,10000,20000,50000,100000 --alpha 0.05 --plot msr.png",
     "run": "simsav run scenarios/rural-aco-5k.toml --sims 2000 --out out/",
     "presets": "simsav presets --verbose",
     "settle": (
@@ -282,6 +374,37 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     sp.add_argument("--out", help="directory for results.nc, summary.csv and payouts.png")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sp = add("msr", "Size the MSR/MLR by population: simulated, normal and the CMS table.",
+             _cmd_msr)
+    sp.add_argument("--sizes", default="1000,5000,10000,20000,50000,100000",
+                    help="comma-separated beneficiary counts")
+    sp.add_argument("--alpha", type=float, default=0.05,
+                    help="allowed chance of a payout by luck (default 0.05)")
+    sp.add_argument("--spending", default="medicare-ffs",
+                    help="spending model: medicare-ffs (default), gamma, lognormal, "
+                         "hurdle-lognormal, lognormal-pareto, empirical")
+    sp.add_argument("--mean", type=float, default=11_000.0,
+                    help="mean spending per beneficiary-year, USD")
+    sp.add_argument("--cv", type=float, help="coefficient of variation (models that take one)")
+    sp.add_argument("--truncate-quantile", type=float,
+                    help="cap each beneficiary at this quantile, e.g. 0.99")
+    sp.add_argument("--method", choices=["simulate", "normal", "cms-2011"], default="simulate")
+    sp.add_argument("--sims", type=int, default=20_000, help="sims per size (simulate)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--years", type=int, default=1,
+                    help="years reconciled together (deferred reconciliation)")
+    sp.add_argument("--benchmark-error-sd", type=float, default=0.0,
+                    help="ACO-level benchmark error, fraction of benchmark")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.add_argument("--plot", help="write a PNG of MSR against size")
+
+    sp = add("replicate-puf",
+             "Recompute every ACO's result in a CMS MSSP results file from the rules.",
+             _cmd_replicate_puf)
+    sp.add_argument("file", help="a CMS performance-year results CSV, or a bundled year "
+                                 "(2013-2022)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("presets", "List the named contract presets.", _cmd_presets)
     sp.add_argument("--verbose", "-v", action="store_true", help="show each preset's sources")

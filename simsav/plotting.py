@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_payout_distribution"]
+__all__ = ["plot_payout_distribution", "plot_msr_curve"]
 
 
 def _axes(ax: Any) -> Any:
@@ -69,5 +69,45 @@ def plot_payout_distribution(
     ax.set_ylabel("Share of simulations per bin")
     scen = ds.attrs.get("scenario", "")
     ax.set_title(f"Payout distribution — {scen}, year {yr}, {n:,} sims")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
+    """MSR against population size (log x): simulated with its band, normal, CMS table.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.msr_curve`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    n = ds["size"].values
+    pct = 100.0
+    method = ds.attrs.get("method", "simulate")
+    if method == "simulate":
+        ax.fill_between(n, ds["msr_low"] * pct, ds["msr_high"] * pct, alpha=0.25,
+                        color="C0", linewidth=0, label="simulated MSR, 95% Monte Carlo band")
+        ax.plot(n, ds["msr"] * pct, "o-", color="C0", label="simulated MSR")
+        ax.plot(n, ds["mlr"] * pct, "s:", color="C3", label="simulated symmetric MLR")
+    else:
+        ax.plot(n, ds["msr"] * pct, "o-", color="C0", label=f"MSR ({method})")
+    ax.plot(n, ds["normal"] * pct, "--", color="C1", label="normal approximation")
+    grid = np.geomspace(max(float(n.min()), 500.0), max(float(n.max()), 60_000.0), 200)
+    from simsav.msr import cms_msr
+
+    ax.plot(grid, cms_msr(grid) * pct, "-", color="k", linewidth=1.2,
+            label="CMS table, 42 CFR 425.604(b)")
+    ax.set_xscale("log")
+    ax.set_xlabel("Assigned beneficiaries (log scale)")
+    ax.set_ylabel("Minimum savings rate, % of benchmark")
+    alpha = ds.attrs.get("alpha", float("nan"))
+    ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}")
+    ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax

@@ -75,7 +75,10 @@ def population_groups(scenario: Scenario) -> list[tuple[str, SpendingSpec, int]]
     return groups
 
 
-def _normals(n_sims: int, seed: SeedLike, block_size: int, stream: tuple[int, ...]) -> np.ndarray:
+def standard_normals(
+    n_sims: int, seed: SeedLike, block_size: int, stream: tuple[int, ...]
+) -> np.ndarray:
+    """Standard normal draws, one per sim, from sub-stream ``stream`` of each block."""
     out = np.empty(n_sims)
 
     def fill(rng: np.random.Generator, start: int, stop: int) -> None:
@@ -150,12 +153,12 @@ def simulate(
     aco = scenario.aco
     true_sav = np.full(n, aco.true_savings)
     if aco.true_savings_sd > 0:
-        true_sav = true_sav + aco.true_savings_sd * _normals(n, seed_used, bs,
+        true_sav = true_sav + aco.true_savings_sd * standard_normals(n, seed_used, bs,
                                                              _STREAM_TRUE_SAVINGS)
     expenditure = spend * (1.0 - true_sav)
     benchmark = np.full(n, mu_t)
     if aco.benchmark_error_sd > 0:
-        err = aco.benchmark_error_sd * _normals(n, seed_used, bs, _STREAM_BENCHMARK)
+        err = aco.benchmark_error_sd * standard_normals(n, seed_used, bs, _STREAM_BENCHMARK)
         benchmark = mu_t * np.maximum(1.0 + err, 1e-6)
     quality = _quality(scenario, n, seed_used, bs)
     revenue = np.nan if aco.revenue_share is None else aco.revenue_share * benchmark * n_total

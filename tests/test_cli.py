@@ -87,3 +87,48 @@ def test_run_table(capsys):
 def test_run_bad_input(capsys, argv, msg):
     assert main(argv) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_msr_json_cms_2011(capsys, tmp_path):
+    from tests.test_sizing import CASE1
+
+    sizes = [n for n, _ in CASE1]
+    plot = tmp_path / "msr.png"
+    argv = ["msr", "--sizes", ",".join(map(str, sizes)), "--method", "cms-2011", "--json",
+            "--plot", str(plot)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ["sizes", "msr", "msr_low", "msr_high", "mlr", "normal", "cms_table"]:
+        assert key in out
+    assert out["sizes"] == sizes
+    for (_, expected), got in zip(CASE1, out["msr"], strict=True):
+        assert got * 100 == pytest.approx(expected, abs=0.0015)
+    assert plot.stat().st_size > 10_000
+
+
+def test_msr_simulate_table(capsys):
+    assert main(["msr", "--sizes", "5000", "--sims", "400", "--spending", "gamma"]) == 0
+    assert "CMS table" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,msg", [(["msr", "--sizes", "10,x"], "--sizes"),
+                                      (["msr", "--alpha", "0.9"], "alpha"),
+                                      (["msr", "--spending", "weibull"], "weibull")])
+def test_msr_bad_input(capsys, argv, msg):
+    assert main(argv) == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_replicate_puf_json(capsys):
+    assert main(["replicate-puf", "2018", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r) >= {"performance_year", "acos", "msr_one_sided", "savers", "owing_losses",
+                      "unexplained"}
+    assert r["performance_year"] == 2018
+    assert r["msr_one_sided"]["matched"] == r["msr_one_sided"]["n"]
+    assert r["savers"]["matched"] >= 0.99 * r["savers"]["n"]
+
+
+def test_replicate_puf_missing_file(capsys):
+    assert main(["replicate-puf", "nope.csv"]) == 2
+    assert "not found" in capsys.readouterr().err

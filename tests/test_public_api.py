@@ -4,10 +4,11 @@ import simsav
 
 EXPECTED = {
     "Contract", "ContractError", "PRESETS", "Scenario", "ScenarioError", "Settlement",
-    "SpendingSpec", "__version__", "add_design", "calibrate", "calibrate_to_concentration",
+    "SpendingSpec", "__version__", "add_design", "calibrate_spending", "calibrate_to_concentration",
     "cms_msr", "get_preset", "load_scenario", "open_dataset", "parse_scenario",
     "plot_payout_distribution", "preset_names", "presets", "save_dataset", "settle",
-    "settle_one", "simulate", "summarize", "summary_table",
+    "settle_one", "simulate", "summarize", "summary_table", "load_puf", "replicate_puf",
+    "msr_curve", "plot_msr_curve",
 }
 
 

@@ -1,0 +1,252 @@
+"""MSR and MLR sizing: the minimum savings rate that holds a payout by luck below α.
+
+For a population of ``N`` beneficiaries whose ACO truly saves nothing, the savings rate is
+``S = 1 − X̄ / B``, with ``X̄`` the mean (truncated) spending and ``B`` the benchmark. The MSR
+that keeps ``P(S ≥ MSR) ≤ α`` is the ``1 − α`` quantile of ``S``; the symmetric MLR that keeps
+``P(S ≤ −MLR) ≤ α`` is minus its ``α`` quantile. Three methods:
+
+``simulate``
+    Monte Carlo with the per-beneficiary kernel: the empirical quantile, with a
+    distribution-free confidence band from the binomial distribution of order statistics.
+``normal``
+    The normal approximation ``MSR = z₁₋α · σ_S``, with
+    ``σ_S² = CV_T² / (N T) + σ_b²`` (``CV_T`` the truncated per-beneficiary CV, ``T`` years
+    reconciled together, ``σ_b`` the benchmark error).
+``cms-2011``
+    How CMS built the table of 42 CFR 425.604(b) (``literature.md`` §8 case 1, a
+    reconstruction that reproduces every entry): normal approximation with CV 2.136 and a
+    one-sided confidence level of 90% up to 5,000 beneficiaries, 95% at 20,000 and 99% from
+    50,000, the z-value linear in N between, and a 2% floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from simsav import __version__
+from simsav.msr import cms_msr
+from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike
+from simsav.simulate import standard_normals
+from simsav.spending import SpendingSpec, simulate_group_sums
+
+__all__ = ["msr_curve", "cms_2011_msr", "default_spending", "CMS_2011_CV"]
+
+#: The per-beneficiary CV that reproduces the CMS table (literature.md §8 case 1) [D].
+CMS_2011_CV = 2.136
+_CMS_Z_ANCHORS = ((5_000.0, stats.norm.ppf(0.90)), (20_000.0, stats.norm.ppf(0.95)),
+                  (50_000.0, stats.norm.ppf(0.99)))
+
+Method = Literal["simulate", "normal", "cms-2011"]
+
+
+def cms_2011_msr(n: Any, *, cv: float = CMS_2011_CV, floor: float = 0.02) -> np.ndarray:
+    """The MSR as CMS derived its 2011 table: a size-varying one-sided normal bound.
+
+    Parameters
+    ----------
+    n : array_like
+        Assigned beneficiaries.
+    cv : float
+        Per-beneficiary coefficient of variation (2.136 reproduces the table).
+    floor : float
+        Lowest MSR (2%, reached at about 60,000 beneficiaries).
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> [round(float(x) * 100, 3) for x in cms_2011_msr([5_000, 10_000, 20_000, 60_000])]
+    [3.871, 2.996, 2.484, 2.029]
+    """
+    n = np.asarray(n, dtype=np.float64)
+    if np.any(~np.isfinite(n)) or np.any(n <= 0):
+        raise ValueError("n: beneficiary counts must be finite and > 0")
+    xs = [a for a, _ in _CMS_Z_ANCHORS]
+    zs = [z for _, z in _CMS_Z_ANCHORS]
+    z = np.interp(n, xs, zs)  # flat below 5,000 and above 50,000
+    return np.maximum(z * cv / np.sqrt(n), floor)
+
+
+def _spec(spending: SpendingSpec | Mapping[str, Any] | str) -> SpendingSpec:
+    if isinstance(spending, SpendingSpec):
+        return spending
+    if isinstance(spending, str):
+        return default_spending(spending)
+    return SpendingSpec.model_validate(dict(spending))
+
+
+#: Shape terms a bare model name takes in :func:`default_spending` (mean $11,000).
+_DEFAULT_SHAPES: dict[str, dict[str, Any]] = {
+    "medicare-ffs": {},
+    "empirical": {},
+    "gamma": {"cv": CMS_2011_CV},
+    "lognormal": {"cv": CMS_2011_CV},
+    "hurdle-lognormal": {"cv": CMS_2011_CV, "zero_share": 0.05},
+    "lognormal-pareto": {"cv": CMS_2011_CV, "tail_alpha": 3.0},
+}
+
+
+def default_spending(model: str, *, mean: float = 11_000.0, **terms: Any) -> SpendingSpec:
+    """A spending spec from a bare model name: mean $11,000, CV 2.136 where one is needed.
+
+    Examples
+    --------
+    >>> default_spending("gamma").cv
+    2.136
+    """
+    if model not in _DEFAULT_SHAPES:
+        raise ValueError(f"spending: unknown model {model!r}; one of {', '.join(_DEFAULT_SHAPES)}")
+    return SpendingSpec.model_validate({"model": model, "mean": mean,
+                                        **_DEFAULT_SHAPES[model], **terms})
+
+
+def _order_stat_band(n: int, q: float, level: float) -> tuple[int, int]:
+    """Ranks (0-based) bracketing the q-quantile with probability ``level``."""
+    lo = int(stats.binom.ppf((1 - level) / 2, n, q))
+    hi = int(stats.binom.ppf(1 - (1 - level) / 2, n, q))
+    return max(lo - 1, 0), min(hi, n - 1)
+
+
+def msr_curve(
+    sizes: Sequence[int],
+    *,
+    alpha: float = 0.05,
+    spending: SpendingSpec | Mapping[str, Any] | str = "medicare-ffs",
+    method: Method = "simulate",
+    n_sims: int = 20_000,
+    seed: SeedLike = 0,
+    years: int = 1,
+    benchmark_error_sd: float = 0.0,
+    level: float = 0.95,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    n_threads: int | None = None,
+) -> xr.Dataset:
+    """MSR and symmetric MLR by population size.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Assigned beneficiaries (each ≥ 1).
+    alpha : float
+        Chance of a payout (or penalty) by luck alone to allow, in (0, 0.5).
+    spending : SpendingSpec, mapping or str
+        Per-beneficiary spending (truncation and all); a model name takes its defaults.
+    method : {"simulate", "normal", "cms-2011"}
+        What fills ``msr``/``mlr``; the normal approximation and the CMS table are always
+        included for comparison, and ``cms_2011`` too.
+    n_sims : int
+        Sims per size (``simulate``).
+    seed : int, SeedSequence or Generator
+        Seed of the simulation (each size uses its own sub-stream).
+    years : int
+        Years reconciled together (deferred reconciliation over ``T`` years: the MSR
+        applies to the cumulative savings rate).
+    benchmark_error_sd : float
+        ACO-level benchmark error (fraction of the benchmark), fixed over the years.
+    level : float
+        Confidence level of the Monte Carlo band.
+    block_size, n_threads :
+        Passed to the kernel (results depend on ``block_size`` only).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over dim ``size``: ``msr``, ``msr_low``, ``msr_high``, ``mlr``, ``mlr_low``,
+        ``mlr_high``, ``normal``, ``cms_2011``, ``cms_table``, ``p_clear_cms_table`` (the
+        chance of clearing the CMS table MSR by luck, simulate only).
+    """
+    if not 0.0 < alpha < 0.5:
+        raise ValueError(f"alpha: must be in (0, 0.5), got {alpha}")
+    sizes_a = np.asarray(list(sizes), dtype=np.int64)
+    if sizes_a.size == 0 or np.any(sizes_a < 1):
+        raise ValueError("sizes: need at least one size, each >= 1")
+    if method not in ("simulate", "normal", "cms-2011"):
+        raise ValueError(f"method: must be simulate, normal or cms-2011, got {method!r}")
+    if int(years) < 1 or int(years) > 10:
+        raise ValueError(f"years: must be in [1, 10], got {years}")
+    if not 0.0 <= benchmark_error_sd <= 0.5:
+        raise ValueError(f"benchmark_error_sd: must be in [0, 0.5], got {benchmark_error_sd}")
+    if method == "simulate" and n_sims < 100:
+        raise ValueError(f"n_sims: must be >= 100 to size an MSR, got {n_sims}")
+    spec = _spec(spending)
+    model = spec.to_model()
+    mu = model.mean(truncated=True)
+    cv_t = model.cv(truncated=True)
+    z = stats.norm.ppf(1 - alpha)
+    sd_rate = np.sqrt(cv_t**2 / (sizes_a * years) + benchmark_error_sd**2)
+    normal = z * sd_rate
+    cms_tab = cms_msr(sizes_a)
+    cms11 = cms_2011_msr(sizes_a)
+    n_size = sizes_a.size
+    out = {k: np.full(n_size, np.nan) for k in
+           ("msr", "msr_low", "msr_high", "mlr", "mlr_low", "mlr_high", "p_clear_cms_table")}
+    if method == "simulate":
+        for i, n in enumerate(sizes_a):
+            sub = _size_seed(seed, i)
+            sums = simulate_group_sums([(spec, int(n))] * years, n_sims, seed=sub,
+                                       block_size=block_size, n_threads=n_threads)
+            xbar = sums.sum(axis=1) / (n * years)
+            bench = np.full(n_sims, mu)
+            if benchmark_error_sd > 0:
+                eps = standard_normals(n_sims, sub, block_size, (1,))
+                bench = mu * np.maximum(1 + benchmark_error_sd * eps, 1e-6)
+            rate = np.sort(1.0 - xbar / bench)
+            lo, hi = _order_stat_band(n_sims, 1 - alpha, level)
+            out["msr"][i] = np.quantile(rate, 1 - alpha)
+            out["msr_low"][i], out["msr_high"][i] = rate[lo], rate[hi]
+            lo, hi = _order_stat_band(n_sims, alpha, level)
+            out["mlr"][i] = -np.quantile(rate, alpha)
+            out["mlr_low"][i], out["mlr_high"][i] = -rate[hi], -rate[lo]
+            out["p_clear_cms_table"][i] = np.mean(rate >= cms_tab[i])
+    elif method == "normal":
+        out["msr"] = normal.copy()
+        out["mlr"] = normal.copy()
+    else:
+        out["msr"] = cms11.copy()
+        out["mlr"] = cms11.copy()
+    long_names = {
+        "msr": f"MSR ({method}): 1-alpha quantile of the savings rate with no true savings",
+        "msr_low": f"MSR, lower end of the {level:.0%} Monte Carlo band",
+        "msr_high": f"MSR, upper end of the {level:.0%} Monte Carlo band",
+        "mlr": f"symmetric MLR ({method}): minus the alpha quantile of the savings rate",
+        "mlr_low": f"MLR, lower end of the {level:.0%} Monte Carlo band",
+        "mlr_high": f"MLR, upper end of the {level:.0%} Monte Carlo band",
+        "normal": "normal-approximation MSR",
+        "cms_2011": "CMS 2011 derivation: CV 2.136, one-sided 90/95/99%, 2% floor",
+        "cms_table": "CMS MSR table, 42 CFR 425.604(b) and 425.605(b)",
+        "p_clear_cms_table": "P(clear the CMS table MSR) with no true savings",
+    }
+    values = {**out, "normal": normal, "cms_2011": cms11, "cms_table": cms_tab}
+    ds = xr.Dataset(
+        {k: ("size", values[k], {"units": "1", "long_name": v}) for k, v in long_names.items()},
+        coords={"size": ("size", sizes_a, {"units": "1", "long_name": "assigned beneficiaries"})},
+    )
+    ds.attrs = {
+        "simsav_version": __version__,
+        "method": method,
+        "alpha": float(alpha),
+        "n_sims": int(n_sims) if method == "simulate" else 0,
+        "seed": str(seed),
+        "block_size": int(block_size),
+        "years": int(years),
+        "benchmark_error_sd": float(benchmark_error_sd),
+        "spending": spec.model_dump_json(exclude_none=True),
+        "cv_truncated": float(cv_t),
+        "mean_truncated": float(mu),
+    }
+    return ds
+
+
+def _size_seed(seed: SeedLike, i: int) -> np.random.SeedSequence:
+    from simsav.rng import root_seed_sequence
+
+    root = root_seed_sequence(seed)
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 1_000_000 + i),
+                                  pool_size=root.pool_size)
