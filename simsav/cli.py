@@ -214,11 +214,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(f"{scn.name}: {scn.population.beneficiaries:,} beneficiaries, "
           f"{ds.sizes['sim']:,} sims, seed {ds.attrs['seed']}")
-    width = max(len(str(d)) for d in table.index)
-    print(f"{'design':<{width}}  " + "  ".join(f"{h:>12}" for _, h, _ in _RUN_COLUMNS))
-    for name, row in table.iterrows():
-        cells = "  ".join(f"{_fmt(row[c], k):>12}" for c, _, k in _RUN_COLUMNS)
-        print(f"{name!s:<{width}}  {cells}")
+    _print_table(table)
     se = float(table["se_p_clear_msr"].max())
     print(f"(Monte Carlo standard error of probabilities at most {se:.2%}; "
           "money in USD millions per year)")
@@ -246,6 +242,59 @@ def _write_outputs(out: Path, ds: Any, table: Any) -> None:
         plt.close(ax.figure)
 
     atomic_write(out / "payouts.png", png)
+
+
+# --------------------------------------------------------------------- validate, compare
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from simsav.scenario import validate_scenario_file
+
+    bad = 0
+    for path in args.files:
+        if not Path(path).exists():
+            print(f"{path}: file not found", file=sys.stderr)
+            bad += 1
+            continue
+        problems = validate_scenario_file(path)
+        if problems:
+            bad += 1
+            print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+            for key, msg in problems:
+                print(f"  {key}: {msg}", file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    return 2 if bad else 0
+
+
+def _print_table(table: Any, label: str = "design") -> None:
+    width = max([len(label)] + [len(str(d)) for d in table.index])
+    print(f"{label:<{width}}  " + "  ".join(f"{h:>12}" for _, h, _ in _RUN_COLUMNS))
+    for name, row in table.iterrows():
+        cells = "  ".join(f"{_fmt(row[c], k):>12}" for c, _, k in _RUN_COLUMNS)
+        print(f"{name!s:<{width}}  {cells}")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from simsav.results import summarize, summary_table
+    from simsav.simulate import simulate
+
+    tables = []
+    for path in args.scenarios:
+        scn = _load(path)
+        ds = simulate(scn, n_sims=args.sims, seed=args.seed)
+        t = summary_table(summarize(ds))
+        t.index = [f"{scn.name}: {d}" for d in t.index]
+        tables.append(t)
+    table = pd.concat(tables)
+    if args.json:
+        _print_json({"designs": {str(k): {c: float(v) for c, v in row.items()}
+                                 for k, row in table.to_dict(orient="index").items()}})
+        return 0
+    _print_table(table, "scenario: design")
+    print("(money in USD millions per year; each scenario with its own seed and sims unless "
+          "--seed/--sims are given)")
+    return 0
 
 
 # -------------------------------------------------------------------------------- msr
@@ -338,6 +387,9 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------- main
 _EXAMPLES = {
+    "compare": "simsav compare scenarios/rural-aco-5k.toml scenarios/physician-group-20k.toml "
+               "--sims 2000",
+    "validate": "simsav validate scenarios/*.toml",
     "replicate-puf": "simsav replicate-puf 2022 --json",
     "msr": "simsav msr --sizes 1000,5000,10000,20000,50000,100000 --alpha 0.05 --plot msr.png",
     "run": "simsav run scenarios/rural-aco-5k.toml --sims 2000 --out out/",
@@ -374,6 +426,17 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     sp.add_argument("--out", help="directory for results.nc, summary.csv and payouts.png")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sp = add("compare", "Designs from several scenarios side by side in one table.",
+             _cmd_compare)
+    sp.add_argument("scenarios", nargs="+", help="scenario TOML files")
+    sp.add_argument("--sims", type=int, help="sims per scenario (default: each scenario's)")
+    sp.add_argument("--seed", type=int, help="seed for every scenario (default: each one's)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("validate", "Check scenario files; explain every problem, each with its key.",
+             _cmd_validate)
+    sp.add_argument("files", nargs="+", help="scenario TOML files")
 
     sp = add("msr", "Size the MSR/MLR by population: simulated, normal and the CMS table.",
              _cmd_msr)

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_payout_distribution", "plot_msr_curve"]
+__all__ = [
+    "plot_payout_distribution",
+    "plot_msr_curve",
+    "plot_waterfall",
+    "plot_probabilities_by_size",
+    "waterfall_steps",
+]
 
 
 def _axes(ax: Any) -> Any:
@@ -108,6 +114,131 @@ def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_ylabel("Minimum savings rate, % of benchmark")
     alpha = ds.attrs.get("alpha", float("nan"))
     ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def waterfall_steps(d: xr.Dataset) -> dict[str, np.ndarray]:
+    """Per-sim steps from gross savings to the ACO's net; they add up to ``aco_net``.
+
+    With savings: gross, kept by the payer (the unshared part), sequestration, the payment
+    cap, quality bonus. With losses: gross (negative), the part borne by the payer (all but
+    the shared losses), quality bonus.
+    """
+    g = d["gross_savings"].values
+    shared = d["shared_savings"].values
+    seq = d["sequestration"].values
+    earned = d["earned_savings"].values
+    owed = d["shared_losses"].values
+    not_shared = np.where(g > 0, -(g - shared), -g - owed)
+    return {
+        "Gross savings": g,
+        "Not shared (payer's part)": not_shared,
+        "Sequestration": -seq,
+        "Payment cap": -(shared - seq - earned),
+        "Quality bonus": d["quality_bonus"].values,
+    }
+
+
+def plot_waterfall(
+    ds: xr.Dataset,
+    *,
+    design: str | None = None,
+    sim: int | None = None,
+    year: int | None = None,
+    ax: Any = None,
+) -> Any:
+    """Settlement waterfall from gross savings to the ACO's net, for one sim or on average.
+
+    Steps: gross savings (negative: losses); the part not shared (payer's share, or all of
+    it below the MSR); sequestration; the payment cap; shared losses; quality bonus; the
+    ACO's net. With ``sim=None`` each step is the mean over sims (the expected case).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.simulate`.
+    design : str, optional
+        Design to draw (default: the first).
+    sim : int, optional
+        One sim's waterfall; default the expected case.
+    year : int, optional
+        Year to draw (default: the last).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    name = str(ds["design"].values[0]) if design is None else design
+    yr = ds["year"].values[-1] if year is None else year
+    d = ds.sel(design=name, year=yr)
+    if sim is not None:
+        d = d.isel(sim=[sim])
+    steps_by_sim = waterfall_steps(d)
+    steps = [(label, float(np.mean(x)) / 1e6) for label, x in steps_by_sim.items()]
+    level = 0.0
+    labels, bottoms, heights, colors, values = [], [], [], [], []
+    for label, delta in steps:
+        labels.append(label)
+        bottoms.append(level if delta >= 0 else level + delta)
+        heights.append(abs(delta))
+        colors.append("C2" if delta >= 0 else "C3")
+        values.append(delta)
+        level += delta
+    labels.append("ACO net")
+    bottoms.append(min(0.0, level))
+    heights.append(abs(level))
+    colors.append("C0")
+    values.append(level)
+    x = np.arange(len(labels))
+    ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="0.2", linewidth=0.6)
+    for xi, b, h, val in zip(x, bottoms, heights, values, strict=True):
+        txt = "0" if val == 0 else f"{val:+,.3g}"
+        ax.annotate(txt, (xi, b + h), ha="center", va="bottom", fontsize="small")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    ax.set_xticks(x, labels, rotation=20, ha="right")
+    ax.set_xlabel("Settlement step")
+    ax.set_ylabel("$ millions (green: to the ACO, red: away from it)")
+    what = "expected case (mean over sims)" if sim is None else f"sim {sim}"
+    ax.set_title(f"Settlement waterfall — {name}, year {yr}, {what}")
+    return ax
+
+
+def plot_probabilities_by_size(summary: xr.Dataset, *, ax: Any = None) -> Any:
+    """P(clear MSR) and P(owe losses) against population size, one pair of lines per design.
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        From :func:`simsav.sweep_sizes` (dims ``size``, ``design``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    s = summary.isel(year=-1) if "year" in summary.dims else summary
+    n = s["size"].values
+    for i, name in enumerate(s["design"].values):
+        color = f"C{i % 10}"
+        p = s["p_clear_msr"].sel(design=name).values * 100
+        se = s["se_p_clear_msr"].sel(design=name).values * 100
+        ax.errorbar(n, p, yerr=2 * se, fmt="o-", color=color, capsize=2,
+                    label=f"{name}: P(clear MSR)")
+        q = s["p_owe_loss"].sel(design=name).values * 100
+        if np.any(q > 0):
+            se = s["se_p_owe_loss"].sel(design=name).values * 100
+            ax.errorbar(n, q, yerr=2 * se, fmt="s--", color=color, capsize=2,
+                        label=f"{name}: P(owe losses)")
+    ax.set_xscale("log")
+    ax.set_xlabel("Assigned beneficiaries (log scale)")
+    ax.set_ylabel("Probability, % (bars: ±2 Monte Carlo SE)")
+    ax.set_title(f"Chance of a payout or a penalty by population size — "
+                 f"{summary.attrs.get('scenario', '')}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax

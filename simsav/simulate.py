@@ -32,7 +32,13 @@ from simsav.scenario import Scenario
 from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
 from simsav.spending import SpendingSpec, simulate_group_sums
 
-__all__ = ["simulate", "add_design", "population_groups", "stratum_counts"]
+__all__ = [
+    "simulate",
+    "add_design",
+    "sweep_sizes",
+    "population_groups",
+    "stratum_counts",
+]
 
 _STREAM_TRUE_SAVINGS = (1,)
 _STREAM_BENCHMARK = (2,)
@@ -277,4 +283,44 @@ def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -
         if k not in per_design:
             out[k] = ds[k]
     out.attrs = dict(ds.attrs)
+    return out
+
+
+def sweep_sizes(
+    scenario: Scenario,
+    sizes: list[int],
+    *,
+    n_sims: int | None = None,
+    seed: SeedLike = None,
+    n_threads: int | None = None,
+) -> xr.Dataset:
+    """Summaries of a scenario over population sizes (dim ``size``).
+
+    The scenario is re-run at each size with the same seed; strata keep their shares.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    sizes : list of int
+        Assigned beneficiaries (each >= 1).
+    n_sims, seed, n_threads :
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    xarray.Dataset
+        :func:`simsav.summarize` output stacked along ``size``.
+    """
+    from simsav.results import summarize
+    from simsav.scenario import Population
+
+    if not sizes or any(int(n) < 1 for n in sizes):
+        raise ValueError("sizes: need at least one size, each >= 1")
+    parts = []
+    for n in sizes:
+        scn = scenario.model_copy(update={"population": Population(beneficiaries=int(n))})
+        parts.append(summarize(simulate(scn, n_sims=n_sims, seed=seed, n_threads=n_threads)))
+    out = xr.concat(parts, dim=xr.DataArray(np.asarray(sizes, dtype=np.int64), dims="size",
+                                             name="size"), combine_attrs="override")
+    out["size"].attrs = {"units": "1", "long_name": "assigned beneficiaries"}
     return out

@@ -132,3 +132,30 @@ def test_replicate_puf_json(capsys):
 def test_replicate_puf_missing_file(capsys):
     assert main(["replicate-puf", "nope.csv"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_validate_reports_every_problem(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[population]\nbeneficiaries = -3\nfoo = 1\n')
+    assert main(["validate", "scenarios/rural-aco-5k.toml", str(bad)]) == 2
+    cap = capsys.readouterr()
+    assert "rural-aco-5k.toml: ok" in cap.out
+    for key in ["population.beneficiaries", "population.foo: unknown key", "spending",
+                "designs"]:
+        assert key in cap.err
+
+
+def test_compare_side_by_side(capsys):
+    argv = ["compare", "scenarios/rural-aco-5k.toml", "scenarios/commercial-10k.toml",
+            "--sims", "200", "--json"]
+    assert main(argv) == 0
+    designs = json.loads(capsys.readouterr().out)["designs"]
+    assert "rural-aco-5k: Track 1" in designs and "commercial-10k: 50/50, 2% corridor" in designs
+
+
+def test_help_shows_an_example_for_each_command(capsys):
+    for cmd in ["run", "compare", "msr", "settle", "presets", "validate", "replicate-puf"]:
+        with pytest.raises(SystemExit) as e:
+            main([cmd, "--help"])
+        assert e.value.code == 0
+        assert "Example:" in capsys.readouterr().out

@@ -7,7 +7,7 @@ import pytest
 from simsav.scenario import ScenarioError, load_scenario, parse_scenario, validate_scenario_file
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((ROOT / "scenarios").rglob("*.toml"))
 
 ISSUE_EXAMPLE = """
 name = "rural-aco-5k"
@@ -123,3 +123,19 @@ def test_bundled_scenarios_validate_and_run_small(path):
     ds = simulate(load_scenario(path), n_sims=64)
     s = summarize(ds)
     assert ((s["p_clear_msr"] >= 0) & (s["p_clear_msr"] <= 1)).all()
+
+
+def test_one_scenario_per_preset():
+    from simsav.contracts import PRESETS
+
+    have = {p.stem for p in (ROOT / "scenarios" / "presets").glob("*.toml")}
+    assert set(PRESETS) == have
+    for name in PRESETS:
+        scn = load_scenario(ROOT / "scenarios" / "presets" / f"{name}.toml")
+        assert [d.preset for d in scn.designs] == [name]
+
+
+@pytest.mark.parametrize("stem", ["rural-aco-5k", "physician-group-20k", "health-system-80k",
+                                  "commercial-10k"])
+def test_realistic_cases_present(stem):
+    assert (ROOT / "scenarios" / f"{stem}.toml").exists()
