@@ -20,6 +20,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+from simsav.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
 from simsav.msr import cms_msr  # noqa: E402
 from simsav.plotting import plot_msr_curve, plot_payout_distribution  # noqa: E402
@@ -27,7 +28,7 @@ from simsav.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
 from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
 from simsav.settle import Settlement, settle, settle_one  # noqa: E402
-from simsav.simulate import add_design, simulate  # noqa: E402
+from simsav.simulate import add_design, simulate, sweep_sizes  # noqa: E402
 from simsav.sizing import msr_curve  # noqa: E402
 from simsav.spending import SpendingSpec, calibrate_to_concentration  # noqa: E402
 from simsav.spending import calibrate as calibrate_spending  # noqa: E402
@@ -44,6 +45,7 @@ __all__ = [
     "SpendingSpec",
     "__version__",
     "add_design",
+    "calibrate_puf",
     "calibrate_spending",
     "calibrate_to_concentration",
     "cms_msr",
@@ -56,12 +58,15 @@ __all__ = [
     "plot_msr_curve",
     "plot_payout_distribution",
     "preset_names",
+    "program_check",
+    "puf_moments",
     "presets",
     "replicate_puf",
     "save_dataset",
     "settle",
     "settle_one",
     "simulate",
+    "sweep_sizes",
     "summarize",
     "summary_table",
 ]

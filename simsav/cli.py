@@ -385,8 +385,39 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- calibrate-puf
+def _cmd_calibrate_puf(args: argparse.Namespace) -> int:
+    from simsav.calibrate import calibrate_puf_cli_payload
+
+    for f in args.files:
+        if not f.isdigit() and not Path(f).exists():
+            raise InputError(f"file not found: {f} (give CMS results CSVs or years)")
+    try:
+        payload = calibrate_puf_cli_payload(list(args.files))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if args.json:
+        _print_json(payload)
+        return 0
+    fit = payload["fitted"]
+    print(f"Fitted to {payload['n_aco_years']:,} ACO-years ({payload['n_acos']:,} ACOs), "
+          f"years {', '.join(map(str, payload['years']))}")
+    print(f"  true savings (mean)   {fit['true_savings']:.4f}")
+    law = payload["scenario"]["aco"]
+    print(f"  [aco] for a scenario: true_savings_sd = {law['true_savings_sd']:.4f}, "
+          f"true_savings_var_n = {law['true_savings_var_n']:.2f}, "
+          f"benchmark_error_sd = {law['benchmark_error_sd']:.4f}, "
+          f"benchmark_error_var_n = {law['benchmark_error_var_n']:.2f}")
+    print(f"{'band':>10} {'ACO-years':>10} {'observed SD':>12} {'fitted SD':>10} {'ok':>4}")
+    for b in payload["bands"]:
+        print(f"{b['band']:>10} {b['n_aco_years']:>10,} {b['observed_sd']:>12.2%} "
+              f"{b['fitted_sd']:>10.2%} {'yes' if b['within_tolerance'] else 'NO':>4}")
+    return 0
+
+
 # ------------------------------------------------------------------------------- main
 _EXAMPLES = {
+    "calibrate-puf": "simsav calibrate-puf 2018 2019 2020 2021 2022",
     "compare": "simsav compare scenarios/rural-aco-5k.toml scenarios/physician-group-20k.toml "
                "--sims 2000",
     "validate": "simsav validate scenarios/*.toml",
@@ -467,6 +498,12 @@ def _parser() -> argparse.ArgumentParser:
              _cmd_replicate_puf)
     sp.add_argument("file", help="a CMS performance-year results CSV, or a bundled year "
                                  "(2013-2022)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("calibrate-puf",
+             "Fit ACO-level true savings and benchmark error to CMS results files.",
+             _cmd_calibrate_puf)
+    sp.add_argument("files", nargs="+", help="CMS MSSP results CSVs, or bundled years")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("presets", "List the named contract presets.", _cmd_presets)

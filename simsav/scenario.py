@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import tomli_w
 from pydantic import (
     BaseModel,
@@ -124,8 +125,14 @@ class ACOEffects(_Frozen):
         Fraction of spending the ACO really saves (−0.5 to 0.5; negative = overspends).
     true_savings_sd : float
         Spread of the true savings across sims (normal), e.g. across ACOs of a program.
+    true_savings_var_n : float
+        Part of the true-savings variance that falls with size: the SD used at ``N``
+        beneficiaries is ``sqrt(true_savings_sd² + true_savings_var_n / N)``. Across real
+        ACOs the spread beyond claims noise shrinks with size (:mod:`simsav.calibrate`).
     benchmark_error_sd : float
         ACO-level error in the benchmark, fraction of the benchmark (normal, mean 0).
+    benchmark_error_var_n : float
+        Size-dependent part of the benchmark-error variance, as for ``true_savings_var_n``.
     revenue_share : float, optional
         ACO participants' A+B FFS revenue as a fraction of the total benchmark, for
         revenue-based loss limits (BASIC C–E); unknown by default (benchmark limit applies).
@@ -139,11 +146,22 @@ class ACOEffects(_Frozen):
 
     true_savings: Annotated[float, Field(ge=-0.5, le=0.5, allow_inf_nan=False)] = 0.0
     true_savings_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
+    true_savings_var_n: Annotated[float, Field(ge=0.0, le=10_000.0, allow_inf_nan=False)] = 0.0
     benchmark_error_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
+    benchmark_error_var_n: Annotated[float, Field(ge=0.0, le=10_000.0, allow_inf_nan=False)] = 0.0
     revenue_share: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] | None = None
     low_revenue: bool = False
     agreement_year: Annotated[int, Field(ge=1, le=5)] = 1
     euc_fraction: Fraction = 0.0
+
+
+    def true_savings_sd_at(self, n: float) -> float:
+        """SD of true savings across ACOs of ``n`` beneficiaries (size law included)."""
+        return float(np.sqrt(self.true_savings_sd**2 + self.true_savings_var_n / n))
+
+    def benchmark_error_sd_at(self, n: float) -> float:
+        """SD of the benchmark error for ``n`` beneficiaries (size law included)."""
+        return float(np.sqrt(self.benchmark_error_sd**2 + self.benchmark_error_var_n / n))
 
 
 class QualitySpec(_Frozen):

@@ -8,9 +8,11 @@ Per sim ``i``:
 
 * ``spending_i`` = truncated per-beneficiary spending summed over the population (numba
   kernel, :func:`simsav.spending.simulate_group_sums`);
-* ``true_savings_i`` = ``aco.true_savings + aco.true_savings_sd × z1``;
+* ``true_savings_i`` = ``aco.true_savings + sd_τ(N) × z1``, with
+  ``sd_τ(N)² = aco.true_savings_sd² + aco.true_savings_var_n / N``;
 * ``expenditure_i`` = ``spending_i / N × (1 − true_savings_i)`` per capita;
-* ``benchmark_i`` = ``μ_T × (1 + aco.benchmark_error_sd × z2)``, where ``μ_T`` is the
+* ``benchmark_i`` = ``μ_T × (1 + sd_b(N) × z2)`` (``sd_b`` likewise from
+  ``benchmark_error_sd`` and ``benchmark_error_var_n``), where ``μ_T`` is the
   population's expected truncated spending per capita (the model's theory), i.e. the
   benchmark an ACO with no true savings would be measured against;
 * ``quality_i``: fixed, or beta with the scenario's mean and sd.
@@ -158,13 +160,14 @@ def simulate(
 
     aco = scenario.aco
     true_sav = np.full(n, aco.true_savings)
-    if aco.true_savings_sd > 0:
-        true_sav = true_sav + aco.true_savings_sd * standard_normals(n, seed_used, bs,
-                                                             _STREAM_TRUE_SAVINGS)
+    ts_sd = aco.true_savings_sd_at(n_total)
+    if ts_sd > 0:
+        true_sav = true_sav + ts_sd * standard_normals(n, seed_used, bs, _STREAM_TRUE_SAVINGS)
     expenditure = spend * (1.0 - true_sav)
     benchmark = np.full(n, mu_t)
-    if aco.benchmark_error_sd > 0:
-        err = aco.benchmark_error_sd * standard_normals(n, seed_used, bs, _STREAM_BENCHMARK)
+    be_sd = aco.benchmark_error_sd_at(n_total)
+    if be_sd > 0:
+        err = be_sd * standard_normals(n, seed_used, bs, _STREAM_BENCHMARK)
         benchmark = mu_t * np.maximum(1.0 + err, 1e-6)
     quality = _quality(scenario, n, seed_used, bs)
     revenue = np.nan if aco.revenue_share is None else aco.revenue_share * benchmark * n_total

@@ -159,3 +159,14 @@ def test_help_shows_an_example_for_each_command(capsys):
             main([cmd, "--help"])
         assert e.value.code == 0
         assert "Example:" in capsys.readouterr().out
+
+
+def test_calibrate_puf_json(capsys):
+    assert main(["calibrate-puf", "2021", "2022", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["years"] == [2021, 2022]
+    aco = out["scenario"]["aco"]
+    for k in ["true_savings", "true_savings_sd", "true_savings_var_n", "benchmark_error_sd",
+              "benchmark_error_var_n"]:
+        assert k in aco
+    assert all(b["within_tolerance"] for b in out["bands"])

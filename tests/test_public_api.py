@@ -8,7 +8,8 @@ EXPECTED = {
     "cms_msr", "get_preset", "load_scenario", "open_dataset", "parse_scenario",
     "plot_payout_distribution", "preset_names", "presets", "save_dataset", "settle",
     "settle_one", "simulate", "summarize", "summary_table", "load_puf", "replicate_puf",
-    "msr_curve", "plot_msr_curve",
+    "msr_curve", "plot_msr_curve", "calibrate_puf", "program_check", "puf_moments",
+    "sweep_sizes",
 }
 
 

@@ -212,3 +212,13 @@ def test_add_design_resettles_same_draws():
                                   ds["aco_net"].sel(design="E").values)
     with pytest.raises(ValueError, match="already"):
         add_design(ds, c, name="E")
+
+
+def test_aco_spread_size_law():
+    # sd(N)^2 = sd^2 + var_n / N: at N = 4,000, sd 0.01 and var_n 4 give sqrt(1e-4 + 1e-3)
+    base = dict(SMALL, n=4_000, aco={"true_savings_sd": 0.01, "true_savings_var_n": 4.0},
+                quality={"score": 0.9})
+    ds = simulate(scenario(**base), n_sims=3_000)
+    sd = float(ds["true_savings"].std())
+    expected = np.sqrt(1e-4 + 4.0 / 4_000)
+    assert abs(sd - expected) < 4 * expected / np.sqrt(2 * 3_000)
