@@ -6,10 +6,11 @@ Exit codes: 0 on success, 2 on bad input (the message goes to stderr).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,19 @@ _RUN_COLUMNS = [
 ]
 
 
+@contextlib.contextmanager
+def _progress(total: int, desc: str, *, quiet: bool) -> Iterator[Callable[[int], Any] | None]:
+    """A tqdm bar on stderr for runs over a second; none if quiet or not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="sim", file=sys.stderr, delay=1.0,
+              leave=False) as bar:
+        yield bar.update
+
+
 def _load(path: str) -> Any:
     from simsav.scenario import ScenarioError, load_scenario
 
@@ -199,7 +213,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise InputError(f"--sims: must be >= 1, got {args.sims}")
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed: must be >= 0, got {args.seed}")
-    ds = simulate(scn, n_sims=args.sims, seed=args.seed)
+    n = scn.sims if args.sims is None else args.sims
+    with _progress(n, scn.name, quiet=args.quiet) as update:
+        try:
+            ds = simulate(scn, n_sims=args.sims, seed=args.seed, scheduler=args.dask,
+                          progress=update)
+        except ValueError as e:
+            raise InputError(str(e)) from None
     summ = summarize(ds)
     table = summary_table(summ)
     if args.out:
@@ -282,7 +302,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     tables = []
     for path in args.scenarios:
         scn = _load(path)
-        ds = simulate(scn, n_sims=args.sims, seed=args.seed)
+        n = scn.sims if args.sims is None else args.sims
+        with _progress(n, scn.name, quiet=args.quiet) as update:
+            ds = simulate(scn, n_sims=args.sims, seed=args.seed, progress=update)
         t = summary_table(summarize(ds))
         t.index = [f"{scn.name}: {d}" for d in t.index]
         tables.append(t)
@@ -457,6 +479,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     sp.add_argument("--out", help="directory for results.nc, summary.csv and payouts.png")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sp.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="run the blocks as dask tasks: a local cluster, or the scheduler "
+                         "at ADDRESS (tcp://host:8786); results are identical")
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     sp = add("compare", "Designs from several scenarios side by side in one table.",
              _cmd_compare)
@@ -464,6 +490,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--sims", type=int, help="sims per scenario (default: each scenario's)")
     sp.add_argument("--seed", type=int, help="seed for every scenario (default: each one's)")
     sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     sp = add("validate", "Check scenario files; explain every problem, each with its key.",
              _cmd_validate)

@@ -231,6 +231,8 @@ def map_blocks(
     block_size: int = DEFAULT_BLOCK_SIZE,
     n_threads: int | None = None,
     stream: tuple[int, ...] = (),
+    first_block: int = 0,
+    on_block: Callable[[int], None] | None = None,
 ) -> None:
     """Call ``func(rng_k, start, stop)`` once per block, on a thread pool.
 
@@ -253,15 +255,28 @@ def map_blocks(
         Worker threads; default :func:`numba.get_num_threads`. ``1`` runs inline.
     stream : tuple of int, optional
         Sub-stream (see :func:`block_generator`).
+    first_block : int, optional
+        Index of the first block: sims ``start:stop`` passed to ``func`` are relative to
+        block ``first_block``, whose Generator is that of block ``first_block`` of the whole
+        run. Splitting a run into pieces of whole blocks (e.g. dask tasks) therefore gives
+        exactly the draws of the single run.
+    on_block : callable, optional
+        Called with the number of sims of each finished block (e.g. a progress bar's
+        ``update``); it must be thread-safe.
     """
     block_size = check_block_size(block_size)
     threads = resolve_threads(n_threads)
     root = root_seed_sequence(seed)
+    if isinstance(first_block, bool) or int(first_block) < 0:
+        raise ValueError(f"first_block must be an int >= 0, got {first_block!r}")
+    first = int(first_block)
     bounds = list(block_bounds(int(n_sims), block_size))
 
     def run(b: tuple[int, int, int]) -> None:
         k, start, stop = b
-        func(block_generator(root, k, stream), start, stop)
+        func(block_generator(root, first + k, stream), start, stop)
+        if on_block is not None:
+            on_block(stop - start)
 
     if threads == 1 or len(bounds) <= 1:
         for b in bounds:

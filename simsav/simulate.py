@@ -23,13 +23,16 @@ and 3 of :mod:`simsav.rng`), so each is unchanged when another is switched on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
 from simsav import __version__
 from simsav.contracts import Contract
 from simsav.results import VARIABLES, var_attrs
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks, root_seed_sequence
 from simsav.scenario import Scenario
 from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
 from simsav.spending import SpendingSpec, simulate_group_sums
@@ -84,7 +87,12 @@ def population_groups(scenario: Scenario) -> list[tuple[str, SpendingSpec, int]]
 
 
 def standard_normals(
-    n_sims: int, seed: SeedLike, block_size: int, stream: tuple[int, ...]
+    n_sims: int,
+    seed: SeedLike,
+    block_size: int,
+    stream: tuple[int, ...],
+    *,
+    first_block: int = 0,
 ) -> np.ndarray:
     """Standard normal draws, one per sim, from sub-stream ``stream`` of each block."""
     out = np.empty(n_sims)
@@ -92,11 +100,13 @@ def standard_normals(
     def fill(rng: np.random.Generator, start: int, stop: int) -> None:
         out[start:stop] = rng.standard_normal(stop - start)
 
-    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=stream)
+    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=stream,
+               first_block=first_block)
     return out
 
 
-def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int) -> np.ndarray:
+def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int,
+             first_block: int = 0) -> np.ndarray:
     qs = scenario.quality
     if qs.distribution == "fixed":
         return np.full(n_sims, qs.fixed_score)
@@ -107,8 +117,52 @@ def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int) -
         out[start:stop] = rng.beta(a, b, stop - start)
 
     map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1,
-               stream=_STREAM_QUALITY)
+               stream=_STREAM_QUALITY, first_block=first_block)
     return out
+
+
+def _draw(
+    scenario: Scenario,
+    seed: np.random.SeedSequence,
+    first_block: int,
+    n: int,
+    bs: int,
+    n_threads: int | None,
+    on_block: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Draw sims ``first_block·bs`` to ``first_block·bs + n``: spending, ACO terms, quality.
+
+    The random stage of :func:`simulate`, for any run of whole blocks, so a run split into
+    pieces (threads, dask tasks) draws exactly what the whole run draws.
+    """
+    groups = population_groups(scenario)
+    n_total = scenario.population.beneficiaries
+    sums = simulate_group_sums(
+        [(spec, count) for _, spec, count in groups], n, seed=seed, block_size=bs,
+        n_threads=n_threads, first_block=first_block, on_block=on_block,
+    )
+    spend = sums.sum(axis=1) / n_total
+    mu_t = sum(count * spec.to_model().mean(truncated=True) for _, spec, count in groups)
+    mu_t /= n_total
+
+    def normals(stream: tuple[int, ...]) -> np.ndarray:
+        return standard_normals(n, seed, bs, stream, first_block=first_block)
+
+    aco = scenario.aco
+    true_sav = np.full(n, aco.true_savings)
+    ts_sd = aco.true_savings_sd_at(n_total)
+    if ts_sd > 0:
+        true_sav = true_sav + ts_sd * normals(_STREAM_TRUE_SAVINGS)
+    benchmark = np.full(n, mu_t)
+    be_sd = aco.benchmark_error_sd_at(n_total)
+    if be_sd > 0:
+        benchmark = mu_t * np.maximum(1.0 + be_sd * normals(_STREAM_BENCHMARK), 1e-6)
+    return {
+        "expenditure": spend * (1.0 - true_sav),
+        "benchmark": benchmark,
+        "quality": _quality(scenario, n, seed, bs, first_block),
+        "true_savings": true_sav,
+    }
 
 
 def simulate(
@@ -118,6 +172,9 @@ def simulate(
     seed: SeedLike = None,
     block_size: int | None = None,
     n_threads: int | None = None,
+    scheduler: Any = None,
+    blocks_per_task: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design on the same draws.
 
@@ -129,11 +186,19 @@ def simulate(
         Number of sims (default: the scenario's ``sims``). A larger value only appends sims.
     seed : int, SeedSequence or Generator, optional
         Default: the scenario's ``seed``. The same seed gives the same Dataset whatever the
-        thread count.
+        thread count, the dask workers or how the blocks are split into tasks.
     block_size : int, optional
         Sims per random block (default: the scenario's, 256). Results depend on it.
     n_threads : int, optional
         Threads for the spending kernel (default: numba's thread count).
+    scheduler : {None, "local"} or str or dask.distributed.Client, optional
+        Run the blocks as dask tasks: ``"local"`` starts a local cluster (one worker per
+        core), a ``"tcp://host:port"`` address connects to a running scheduler, or pass a
+        ``Client``. Needs ``dask[distributed]`` (``pip install simsav[dask]``).
+    blocks_per_task : int, optional
+        Blocks per dask task (default: about four tasks per worker).
+    progress : callable, optional
+        Called with the number of sims drawn as blocks finish (e.g. ``tqdm.update``).
 
     Returns
     -------
@@ -143,47 +208,38 @@ def simulate(
     n = scenario.sims if n_sims is None else int(n_sims)
     if n < 1:
         raise ValueError(f"n_sims: must be >= 1, got {n}")
-    seed_used: SeedLike = scenario.seed if seed is None else seed
+    seed_given: SeedLike = scenario.seed if seed is None else seed
+    root = root_seed_sequence(seed_given)
     bs = scenario.block_size if block_size is None else int(block_size)
     if bs == 0:
         bs = DEFAULT_BLOCK_SIZE
+    if scheduler is None:
+        draws = _draw(scenario, root, 0, n, bs, n_threads, progress)
+    else:
+        from simsav.distributed import draw_with_dask
 
-    groups = population_groups(scenario)
+        draws = draw_with_dask(_draw, scenario, root, n, bs, scheduler=scheduler,
+                               blocks_per_task=blocks_per_task, progress=progress)
     n_total = scenario.population.beneficiaries
-    sums = simulate_group_sums(
-        [(spec, count) for _, spec, count in groups], n, seed=seed_used, block_size=bs,
-        n_threads=n_threads,
-    )
-    spend = sums.sum(axis=1) / n_total
-    mu_t = sum(count * spec.to_model().mean(truncated=True) for _, spec, count in groups)
-    mu_t /= n_total
-
     aco = scenario.aco
-    true_sav = np.full(n, aco.true_savings)
-    ts_sd = aco.true_savings_sd_at(n_total)
-    if ts_sd > 0:
-        true_sav = true_sav + ts_sd * standard_normals(n, seed_used, bs, _STREAM_TRUE_SAVINGS)
-    expenditure = spend * (1.0 - true_sav)
-    benchmark = np.full(n, mu_t)
-    be_sd = aco.benchmark_error_sd_at(n_total)
-    if be_sd > 0:
-        err = be_sd * standard_normals(n, seed_used, bs, _STREAM_BENCHMARK)
-        benchmark = mu_t * np.maximum(1.0 + err, 1e-6)
-    quality = _quality(scenario, n, seed_used, bs)
-    revenue = np.nan if aco.revenue_share is None else aco.revenue_share * benchmark * n_total
-
+    bench = draws["benchmark"]
+    revenue = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_total
     contracts = scenario.contracts()
     settled: list[Settlement] = [
-        settle(c, benchmark=benchmark, expenditure=expenditure, n_beneficiaries=n_total,
-               quality=quality, revenue=revenue, agreement_year=aco.agreement_year,
+        settle(c, benchmark=bench, expenditure=draws["expenditure"], n_beneficiaries=n_total,
+               quality=draws["quality"], revenue=revenue, agreement_year=aco.agreement_year,
                euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
         for c in contracts.values()
     ]
-    return _build_dataset(scenario, n, seed_used, bs, benchmark, expenditure, quality,
-                          true_sav, settled, groups)
+    seed_attr: int | str = int(seed_given) if isinstance(seed_given, int | np.integer) else (
+        f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
+    return _build_dataset(scenario, n, seed_attr, bs, bench, draws["expenditure"],
+                          draws["quality"], draws["true_savings"], settled,
+                          population_groups(scenario))
 
 
-def _build_dataset(scenario: Scenario, n: int, seed: SeedLike, bs: int, benchmark: np.ndarray,
+def _build_dataset(scenario: Scenario, n: int, seed_attr: int | str, bs: int,
+                   benchmark: np.ndarray,
                    expenditure: np.ndarray, quality: np.ndarray, true_sav: np.ndarray,
                    settled: list[Settlement],
                    groups: list[tuple[str, SpendingSpec, int]]) -> xr.Dataset:
@@ -213,10 +269,6 @@ def _build_dataset(scenario: Scenario, n: int, seed: SeedLike, bs: int, benchmar
         da.attrs = var_attrs(name)
         assert da.dims == VARIABLES[name].dims, name
     ds = xr.Dataset(data, coords=coords)
-    if isinstance(seed, int | np.integer):
-        seed_attr: int | str = int(seed)
-    else:
-        seed_attr = repr(seed)
     ds.attrs = {
         "title": f"simsav results: {scenario.name}",
         "simsav_version": __version__,

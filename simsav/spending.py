@@ -49,7 +49,7 @@ import csv
 import functools
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -79,6 +79,7 @@ __all__ = [
     "desynpuf_spending",
     "kernel_args",
     "medicare_ffs",
+    "model_from_kernel_args",
     "simulate_group_stats",
     "simulate_group_sums",
     "spending_model",
@@ -161,6 +162,11 @@ def _check_tops(tops: ArrayLike) -> NDArray[np.float64]:
     return q
 
 
+def _scalar_or_array(out: NDArray[np.float64]) -> Any:
+    """Return a float for a 0-d array, else the array."""
+    return float(out) if out.ndim == 0 else out
+
+
 @dataclass(frozen=True)
 class SpendingModel:
     """Base class of the spending distributions.
@@ -194,8 +200,73 @@ class SpendingModel:
         raise NotImplementedError
 
     def partial_moment(self, k: int, c: float) -> float:
-        """Return ``E[X**k; X <= c]`` for ``k`` in 1, 2 (``c`` may be ``inf``)."""
+        """Return ``E[X**k; X <= c]`` for ``k`` in 1 to 4 (``c`` may be ``inf``)."""
         raise NotImplementedError
+
+    def sf(self, x: float) -> float:
+        """Return ``P(X > x)`` for the untruncated distribution.
+
+        Subclasses compute it directly, with full relative precision in the far tail
+        (this default, ``1 - cdf(x)``, has none).
+        """
+        return 1.0 - self.cdf(x)
+
+    def isf(self, s: ArrayLike) -> Any:
+        """Return the inverse survival function: the smallest ``x`` with ``P(X > x) <= s``.
+
+        Vectorized; ``isf(0)`` is the top of the support (``inf`` for an unbounded
+        model) and ``isf(s)`` is 0 for ``s >= P(X > 0)``. This default inverts
+        :meth:`quantile` at ``1 - s``; subclasses invert the survival function directly.
+
+        Parameters
+        ----------
+        s : float or array_like
+            Survival probabilities in [0, 1].
+
+        Returns
+        -------
+        float or ndarray
+            Shaped like ``s``.
+        """
+        sa = np.asarray(s, dtype=np.float64)
+        out = np.empty(sa.shape)
+        for idx, si in np.ndenumerate(sa):
+            out[idx] = self.quantile(1.0 - float(si))
+        return _scalar_or_array(out)
+
+    def conditional_quantile(self, v: ArrayLike, lo: float, hi: float) -> Any:
+        """Return quantiles of ``X`` conditional on ``lo < X <= hi`` (vectorized).
+
+        For ``V`` uniform on [0, 1), ``conditional_quantile(V, lo, hi)`` is distributed as
+        ``X`` given ``lo < X <= hi``: it inverts the survival function,
+        ``isf(sf(lo) - V * (sf(lo) - sf(hi)))``, which keeps full precision in the far
+        tail. Valid for a distribution with no atom in ``(lo, hi]`` (every model here but
+        :class:`Empirical`, which overrides it).
+
+        Parameters
+        ----------
+        v : float or array_like
+            Probabilities in [0, 1).
+        lo, hi : float
+            The interval, ``0 <= lo < hi`` (``hi`` may be ``inf``).
+
+        Returns
+        -------
+        float or ndarray
+            Values in ``[lo, hi]``, shaped like ``v``.
+
+        Raises
+        ------
+        ValueError
+            If the model puts no probability in ``(lo, hi]``.
+        """
+        s_lo = self.sf(lo)
+        s_hi = self.sf(hi)
+        if not s_lo > s_hi:
+            raise ValueError(f"the model puts no probability in ({lo}, {hi}]")
+        va = np.asarray(v, dtype=np.float64)
+        x = np.asarray(self.isf(s_lo - va * (s_lo - s_hi)), dtype=np.float64)
+        return _scalar_or_array(np.clip(x, lo, hi))
 
     def kernel_params(self) -> NDArray[np.float64]:
         """Return the kernel's parameter vector for this model."""
@@ -363,6 +434,13 @@ class Gamma(SpendingModel):
             return full
         return 0.0 if c <= 0 else full * float(special.gammainc(self.shape + k, c / self.scale))
 
+    def sf(self, x: float) -> float:  # noqa: D102
+        return 1.0 if x <= 0 else float(special.gammaincc(self.shape, x / self.scale))
+
+    def isf(self, s: ArrayLike) -> Any:  # noqa: D102
+        sa = np.clip(np.asarray(s, dtype=np.float64), 0.0, 1.0)
+        return _scalar_or_array(special.gammainccinv(self.shape, sa) * self.scale)
+
     def kernel_params(self) -> NDArray[np.float64]:  # noqa: D102
         return np.array([self.shape, self.scale], dtype=np.float64)
 
@@ -373,6 +451,20 @@ def _ln_partial(k: int, c: float, mu: float, sigma: float, z_max: float = math.i
         return 0.0
     z = min((math.log(c) - mu) / sigma if math.isfinite(c) else math.inf, z_max)
     return math.exp(k * mu + 0.5 * (k * sigma) ** 2) * float(special.ndtr(z - k * sigma))
+
+
+def _ln_sf(x: float, mu: float, sigma: float) -> float:
+    """``P(X > x)`` for X = exp(mu + sigma Z), from ``ndtr`` of the upper tail."""
+    if x <= 0:
+        return 1.0
+    return float(special.ndtr((mu - math.log(x)) / sigma))
+
+
+def _ln_isf(s: NDArray[np.float64], mu: float, sigma: float) -> NDArray[np.float64]:
+    """Inverse of :func:`_ln_sf`: ``exp(mu - sigma * ndtri(s))`` (0 at s >= 1, inf at 0)."""
+    sa = np.clip(s, 0.0, 1.0)
+    with np.errstate(over="ignore"):
+        return np.exp(mu - sigma * special.ndtri(sa))
 
 
 @dataclass(frozen=True)
@@ -416,6 +508,12 @@ class Lognormal(SpendingModel):
 
     def partial_moment(self, k: int, c: float) -> float:  # noqa: D102
         return _ln_partial(k, c, self.mu, self.sigma)
+
+    def sf(self, x: float) -> float:  # noqa: D102
+        return _ln_sf(x, self.mu, self.sigma)
+
+    def isf(self, s: ArrayLike) -> Any:  # noqa: D102
+        return _scalar_or_array(_ln_isf(np.asarray(s, dtype=np.float64), self.mu, self.sigma))
 
     def kernel_params(self) -> NDArray[np.float64]:  # noqa: D102
         return np.array([self.mu, self.sigma], dtype=np.float64)
@@ -488,6 +586,15 @@ class HurdleLognormal(SpendingModel):
 
     def partial_moment(self, k: int, c: float) -> float:  # noqa: D102
         return (1.0 - self.zero_share) * _ln_partial(k, c, self.mu, self.sigma)
+
+    def sf(self, x: float) -> float:  # noqa: D102
+        if x < 0:
+            return 1.0
+        return (1.0 - self.zero_share) * _ln_sf(x, self.mu, self.sigma)
+
+    def isf(self, s: ArrayLike) -> Any:  # noqa: D102
+        s_nz = np.asarray(s, dtype=np.float64) / (1.0 - self.zero_share)
+        return _scalar_or_array(_ln_isf(s_nz, self.mu, self.sigma))
 
     def kernel_params(self) -> NDArray[np.float64]:  # noqa: D102
         return np.array([self.zero_share, self.mu, self.sigma], dtype=np.float64)
@@ -671,6 +778,25 @@ class LognormalPareto(SpendingModel):
                 tail = w / (a - k) * (1.0 - (c / xs) ** (k - a))
         return (1.0 - self.zero_share) * (body + tail)
 
+    def sf(self, x: float) -> float:  # noqa: D102
+        if x < 0:
+            return 1.0
+        xs = self.splice_point
+        if x <= xs:
+            nz = _ln_sf(x, self.mu, self.sigma)
+        else:
+            nz = (1.0 - self.tail_quantile) * (x / xs) ** (-self.tail_alpha)
+        return (1.0 - self.zero_share) * nz
+
+    def isf(self, s: ArrayLike) -> Any:  # noqa: D102
+        s_nz = np.clip(np.asarray(s, dtype=np.float64) / (1.0 - self.zero_share), 0.0, 1.0)
+        t = 1.0 - self.tail_quantile
+        in_tail = s_nz < t
+        with np.errstate(divide="ignore"):
+            tail = self.splice_point * (np.where(in_tail, s_nz, t) / t) ** (-1.0 / self.tail_alpha)
+        body = _ln_isf(np.where(in_tail, t, s_nz), self.mu, self.sigma)
+        return _scalar_or_array(np.where(in_tail, tail, body))
+
     def kernel_params(self) -> NDArray[np.float64]:
         """Return ``[p0, mu, sigma, z_s, 1 - tail_quantile, log x_s, 1 / alpha]``."""
         zs = self.z_splice
@@ -754,11 +880,40 @@ class Empirical(SpendingModel):
         return float(self.values[i])
 
     def partial_moment(self, k: int, c: float) -> float:  # noqa: D102
-        if k not in (1, 2):
-            raise ValueError("k must be 1 or 2")
+        if k not in (1, 2, 3, 4):
+            raise ValueError("k must be 1, 2, 3 or 4")
         j = int(np.searchsorted(self.values, c, side="right"))
+        if k > 2:
+            return float(np.sum(self.values[:j] ** k)) / self.values.size
         cum = self._cum1 if k == 1 else self._cum2  # type: ignore[attr-defined]
         return float(cum[j]) / self.values.size
+
+    def sf(self, x: float) -> float:  # noqa: D102
+        n = self.values.size
+        return float(n - np.searchsorted(self.values, x, side="right")) / n
+
+    def isf(self, s: ArrayLike) -> Any:
+        """Return the smallest support point ``x`` with ``P(X > x) <= s`` (0 for s >= 1)."""
+        sa = np.asarray(s, dtype=np.float64)
+        n = self.values.size
+        above = np.floor(np.clip(sa, 0.0, 1.0) * n).astype(np.int64)
+        i = np.clip(n - 1 - above, 0, n - 1)
+        return _scalar_or_array(np.where(sa >= 1.0, 0.0, self.values[i]))
+
+    def conditional_quantile(self, v: ArrayLike, lo: float, hi: float) -> Any:
+        """Return draws of ``X`` given ``lo < X <= hi`` for uniforms ``v`` in [0, 1).
+
+        The support points in ``(lo, hi]`` are equally likely (with their multiplicity):
+        point ``a + floor(v * (b - a))`` of the sorted sample, where ``a`` and ``b`` bound
+        the points in the interval.
+        """
+        a = int(np.searchsorted(self.values, lo, side="right"))
+        b = int(np.searchsorted(self.values, hi, side="right"))
+        if b <= a:
+            raise ValueError(f"the model puts no probability in ({lo}, {hi}]")
+        va = np.asarray(v, dtype=np.float64)
+        i = np.minimum(a + np.floor(va * (b - a)).astype(np.int64), b - 1)
+        return _scalar_or_array(self.values[i])
 
     def _lorenz_mass(self, p: float, c: float) -> float:
         n = self.values.size
@@ -1238,6 +1393,58 @@ def kernel_args(obj: SpendingSpec | SpendingModel | KernelArgs | Sequence[Any]) 
     return KernelArgs(int(code), p, cap)
 
 
+def model_from_kernel_args(
+    obj: SpendingSpec | SpendingModel | KernelArgs | Sequence[Any],
+) -> SpendingModel:
+    """Return the :class:`SpendingModel` for a spec, a model or kernel arguments.
+
+    The inverse of :func:`kernel_args`: a spec gives its model, a model itself, and a
+    ``(code, params, truncate_at)`` triple (checked by :func:`kernel_args`) the model with
+    those parameters and cap.
+
+    Raises
+    ------
+    ValueError
+        As :func:`kernel_args`; and for ``lognormal-pareto`` parameters that no
+        :class:`LognormalPareto` has (``1 - tail_share < 0.5``, ``alpha <= 1``, or
+        ``z_s``, ``log x_s`` inconsistent with the others).
+
+    Examples
+    --------
+    >>> m = model_from_kernel_args((0, [0.25, 40_000.0], 1e6))
+    >>> type(m).__name__, m.truncate_at, round(m.mean())
+    ('Gamma', 1000000.0, 10000)
+    """
+    if isinstance(obj, SpendingSpec):
+        return obj.to_model()
+    if isinstance(obj, SpendingModel):
+        return obj
+    code, p, cap = kernel_args(obj)
+    kw: dict[str, Any] = {"truncate_at": None if math.isinf(cap) else cap}
+    if code == _GAMMA:
+        return Gamma(shape=float(p[0]), scale=float(p[1]), **kw)
+    if code == _LOGNORMAL:
+        return Lognormal(mu=float(p[0]), sigma=float(p[1]), **kw)
+    if code == _HURDLE_LOGNORMAL:
+        return HurdleLognormal(zero_share=float(p[0]), mu=float(p[1]), sigma=float(p[2]), **kw)
+    if code == _EMPIRICAL:
+        return Empirical(values=p.copy(), **kw)
+    m = LognormalPareto(
+        zero_share=float(p[0]),
+        mu=float(p[1]),
+        sigma=float(p[2]),
+        tail_quantile=1.0 - float(p[4]),
+        tail_alpha=1.0 / float(p[6]),
+        **kw,
+    )
+    if not np.allclose(m.kernel_params(), p, rtol=1e-9, atol=1e-12):
+        raise ValueError(
+            "params out of range: lognormal-pareto's z_s and log x_s must equal "
+            "ndtri(1 - tail_share) and mu + sigma * z_s"
+        )
+    return m
+
+
 def _check_kernel_domain(code: int, p: NDArray[np.float64]) -> None:
     """Raise ValueError for kernel parameters outside the models' domains."""
     bad = ""
@@ -1326,11 +1533,15 @@ def simulate_group_stats(
     seed: SeedLike,
     block_size: int = DEFAULT_BLOCK_SIZE,
     n_threads: int | None = None,
+    first_block: int = 0,
+    on_block: Callable[[int], None] | None = None,
 ) -> GroupSums:
     """Simulate per-sim spending sums of groups of beneficiaries (with extra stats).
 
     Like :func:`simulate_group_sums`, but returns sums of capped and of uncapped spending
-    and the number of capped beneficiaries per (sim, group).
+    and the number of capped beneficiaries per (sim, group). ``first_block`` and
+    ``on_block`` are passed to :func:`simsav.rng.map_blocks`: the rows are the sims from
+    block ``first_block`` on, drawn exactly as in a run that starts at block 0.
     """
     if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
         raise ValueError(f"n_sims must be an int >= 1, got {n_sims!r}")
@@ -1356,7 +1567,8 @@ def simulate_group_stats(
             out_ncap[start:stop],
         )
 
-    map_blocks(run, n_sims, seed=seed, block_size=block_size, n_threads=n_threads)
+    map_blocks(run, n_sims, seed=seed, block_size=block_size, n_threads=n_threads,
+               first_block=first_block, on_block=on_block)
     return GroupSums(out_sum, out_raw, out_ncap)
 
 
@@ -1367,6 +1579,8 @@ def simulate_group_sums(
     seed: SeedLike,
     block_size: int = DEFAULT_BLOCK_SIZE,
     n_threads: int | None = None,
+    first_block: int = 0,
+    on_block: Callable[[int], None] | None = None,
 ) -> NDArray[np.float64]:
     """Simulate, per sim, the sum of capped spending of each group of beneficiaries.
 
@@ -1407,5 +1621,6 @@ def simulate_group_sums(
     True
     """
     return simulate_group_stats(
-        groups, n_sims, seed=seed, block_size=block_size, n_threads=n_threads
+        groups, n_sims, seed=seed, block_size=block_size, n_threads=n_threads,
+        first_block=first_block, on_block=on_block,
     ).truncated

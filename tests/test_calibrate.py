@@ -294,7 +294,11 @@ def test_cli_payload_is_json_and_takes_years_or_paths():
             "persistent_law", "mean_by_year"} <= set(fitted)
     for b in by_year["bands"]:
         assert {"observed_sd", "fitted_sd", "tolerance", "within_tolerance"} <= set(b)
-    assert by_year["scenario"]["aco"]["true_savings_sd"] == fitted["true_savings_sd"]
+    law, n0 = by_year["scenario"]["aco"], fitted["reference_beneficiaries"]
+    # the scenario's size law gives the fitted SD back at the reference size
+    for k in ("true_savings", "benchmark_error"):
+        at_n0 = math.sqrt(law[f"{k}_sd"] ** 2 + law[f"{k}_var_n"] / n0)
+        assert at_n0 == pytest.approx(fitted[f"{k}_sd"], abs=2e-4)
 
 
 def test_calibration_result_to_dict_is_json(cal_check):
