@@ -239,7 +239,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"(Monte Carlo standard error of probabilities at most {se:.2%}; "
           "money in USD millions per year)")
     if args.out:
-        print(f"wrote {args.out}/results.nc, summary.csv, payouts.png")
+        print(f"wrote {args.out}/results.nc, summary.csv (and .xlsx with openpyxl), "
+              "payouts.png")
     return 0
 
 
@@ -250,6 +251,12 @@ def _write_outputs(out: Path, ds: Any, table: Any) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_dataset(ds, out / "results.nc")
     atomic_write(out / "summary.csv", lambda p: table.to_csv(p))
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        atomic_write(out / "summary.xlsx", lambda p: table.to_excel(p, engine="openpyxl"))
 
     def png(p: Path) -> None:
         import matplotlib
@@ -477,7 +484,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("scenario", help="scenario TOML file")
     sp.add_argument("--sims", type=int, help="number of sims (default: the scenario's)")
     sp.add_argument("--seed", type=int, help="seed (default: the scenario's)")
-    sp.add_argument("--out", help="directory for results.nc, summary.csv and payouts.png")
+    sp.add_argument("--out", help="directory for results.nc, summary.csv (.xlsx if openpyxl "
+                                  "is installed) and payouts.png")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
     sp.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
                     help="run the blocks as dask tasks: a local cluster, or the scheduler "

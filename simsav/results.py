@@ -138,7 +138,9 @@ _MEANS = {
 }
 
 
-def summarize(ds: xr.Dataset, *, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
+def summarize(
+    ds: xr.Dataset, *, quantiles: Sequence[float] = QUANTILES, frame: bool = False
+) -> Any:
     """Summarize a results Dataset per design (and year).
 
     For each design: P(clear MSR), P(owe losses), P(corridor); expected earned savings,
@@ -152,10 +154,13 @@ def summarize(ds: xr.Dataset, *, quantiles: Sequence[float] = QUANTILES) -> xr.D
         From :func:`simsav.simulate`.
     quantiles : sequence of float
         Quantiles of the ACO's net to report.
+    frame : bool
+        Return a pandas DataFrame, one row per design, of the last year (ready for
+        ``to_csv`` or ``to_excel``) instead of a Dataset.
 
     Returns
     -------
-    xarray.Dataset
+    xarray.Dataset or pandas.DataFrame
         Dims ``design``, ``year`` (and ``quantile``).
     """
     n = ds.sizes["sim"]
@@ -186,7 +191,7 @@ def summarize(ds: xr.Dataset, *, quantiles: Sequence[float] = QUANTILES) -> xr.D
         units="USD", long_name="expected shared loss in the worst 5% of sims")
     out.attrs = {k: v for k, v in ds.attrs.items() if k in ("scenario", "seed", "simsav_version")}
     out.attrs["n_sims"] = n
-    return out
+    return summary_table(out) if frame else out
 
 
 def summary_table(summary: xr.Dataset, *, year: int | None = None) -> Any:

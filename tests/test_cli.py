@@ -67,7 +67,8 @@ def test_run_json_and_out(tmp_path, capsys):
     for key in ["p_clear_msr", "p_owe_loss", "expected_earned", "expected_losses"]:
         assert key in t1
     assert t1["p_owe_loss"] == 0.0  # one-sided
-    assert sorted(p.name for p in out.iterdir()) == ["payouts.png", "results.nc", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["payouts.png", "results.nc", "summary.csv",
+                                                     "summary.xlsx"]
     validate_dataset(open_dataset(out / "results.nc"))
 
 

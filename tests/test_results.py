@@ -30,3 +30,13 @@ def test_summary_table_rows_per_design():
     t = summary_table(summarize(simulate(SCN)))
     assert list(t.index) == ["one", "two"]
     assert {"p_clear_msr", "expected_earned", "aco_net_q50"} <= set(t.columns)
+
+
+def test_summarize_frame_for_excel(tmp_path):
+    import pandas as pd
+
+    t = summarize(simulate(SCN), frame=True)
+    assert isinstance(t, pd.DataFrame) and list(t.index) == ["one", "two"]
+    t.to_excel(tmp_path / "s.xlsx")
+    back = pd.read_excel(tmp_path / "s.xlsx", index_col=0)
+    assert back.loc["one", "p_clear_msr"] == t.loc["one", "p_clear_msr"]
