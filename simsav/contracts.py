@@ -148,6 +148,18 @@ class Contract(_Frozen):
     quality_gate : float or None
         No savings are shared below this quality score (recommendation 1 of the source
         document). Applies under every quality method.
+    quality_scoring : {"score", "cms-points", "own-goals", "peer-or-improvement"}
+        How performance becomes the quality score the rules above use
+        (:func:`simsav.quality.effective_quality`): as is; CMS points by peer percentile
+        (0 below the 30th, full at the 90th) [V CFR502]; goals from the ACO's own prior
+        performance, threshold/target/stretch (recommendation 3); or the better of peer
+        points and improvement over last year [V CFR502 improvement credit; form D].
+    goal_target, goal_stretch : float
+        Own-goal target and stretch above last year's score (threshold = last year's).
+    goal_target_share : float
+        Share of the maximum reached at the target.
+    improvement_full_at : float
+        Improvement over last year that earns full credit under ``peer-or-improvement``.
     participation_bonus : list of BonusBand
         Points added to the final sharing rate by the share of beneficiaries with a visit
         at an FQHC or RHC (the 2011 proposed rule: up to 2.5 points, top band 41%+ [U]).
@@ -206,6 +218,11 @@ class Contract(_Frozen):
     quality_standard: Rate | None = None
     alternative_standard: Rate | None = None
     quality_gate: Rate | None = None
+    quality_scoring: Literal["score", "cms-points", "own-goals", "peer-or-improvement"] = "score"
+    goal_target: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] = 0.02
+    goal_stretch: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] = 0.05
+    goal_target_share: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+    improvement_full_at: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.10
     participation_bonus: list[BonusBand] = Field(default_factory=list)
     payment_limit: Rate | None = 0.10
     cap_after_sequestration: bool = True
@@ -230,6 +247,10 @@ class Contract(_Frozen):
             raise ValueError(
                 f"quality_full ({self.quality_full}) must be > quality_floor "
                 f"({self.quality_floor})"
+            )
+        if self.goal_stretch <= self.goal_target:
+            raise ValueError(
+                f"goal_stretch ({self.goal_stretch}) must be > goal_target ({self.goal_target})"
             )
         if self.loss_rate_ceiling < self.loss_rate_floor:
             raise ValueError(

@@ -188,6 +188,8 @@ def settle(
     participation_share: ArrayLike = 0.0,
     msr: ArrayLike | None = None,
     mlr: ArrayLike | None = None,
+    quality_prior: ArrayLike | None = None,
+    quality_percentile: ArrayLike | None = None,
 ) -> Settlement:
     """Settle a contract for arrays of ACO-years.
 
@@ -227,6 +229,11 @@ def settle(
         Share of beneficiaries with FQHC/RHC visits, for a participation bonus.
     msr, mlr : array_like, optional
         Override the contract's MSR/MLR rule, e.g. each ACO's elected rate.
+    quality_prior : array_like, optional
+        Last year's quality score, for own-goal and improvement scoring (NaN: first year).
+    quality_percentile : array_like, optional
+        The score's rank among peers (0–1), for CMS-points scoring; default the score
+        itself read as a rank.
 
     Returns
     -------
@@ -249,6 +256,17 @@ def settle(
     n = _arr("n_beneficiaries", n_beneficiaries, lo=0.0, lo_open=True)
     py = n if person_years is None else _arr("person_years", person_years, lo=0.0, lo_open=True)
     q = _arr("quality", quality, lo=0.0, hi=1.0)
+    if c.quality_scoring != "score":
+        from simsav.quality import effective_quality
+
+        prior = None if quality_prior is None else _arr(
+            "quality_prior", quality_prior, lo=0.0, hi=1.0, allow_nan=True)
+        pct = None if quality_percentile is None else _arr(
+            "quality_percentile", quality_percentile, lo=0.0, hi=1.0)
+        q = effective_quality(
+            c.quality_scoring, q, q_prior=prior, percentile=pct, goal_target=c.goal_target,
+            goal_stretch=c.goal_stretch, goal_target_share=c.goal_target_share,
+            improvement_full_at=c.improvement_full_at)
     rev = _arr("revenue", revenue, lo=0.0, allow_nan=True)
     year = _arr("agreement_year", agreement_year, lo=1.0)
     euc = _arr("euc_fraction", euc_fraction, lo=0.0, hi=1.0)

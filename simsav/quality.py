@@ -1,0 +1,217 @@
+"""Quality: how a score is earned, and how it moves over an agreement.
+
+Scoring (what the payer does with performance):
+
+``cms_points(percentile)``
+    The MSSP scale of 2012–2020 (42 CFR 425.502; CMS-1345-F Table 2): per measure no points
+    below the 30th percentile of the benchmark, a sliding scale from 1.10 points at the 30th
+    to 2.00 at the 90th and above, in steps of 0.15 per decile [V for the 30th/90th
+    anchors, CFR502; the intermediate deciles U, commonly cited]. The quality score is
+    points earned over points available (2.00 per measure).
+``goal_scale(q, threshold, target, stretch)``
+    Recommendation 3 of the source document: goals set from the ACO's own prior
+    performance — nothing at or below the threshold, ``target_share`` of the maximum at the
+    target, all of it at the stretch goal, linear between.
+``effective_quality(...)``
+    Combines a contract's ``quality_scoring`` choice — the score as is, CMS points by
+    peer percentile, own goals, or the better of peer points and improvement — into the
+    0–1 quality the settlement uses.
+
+The process (what the ACO does): :func:`simulate_quality` draws a score per sim and year
+with a beta marginal, year-to-year persistence (a Gaussian AR(1) in the copula) and an
+improvement trend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+__all__ = [
+    "CMS_POINTS_TABLE",
+    "cms_points",
+    "cms_quality_score",
+    "goal_scale",
+    "improvement_points",
+    "effective_quality",
+    "simulate_quality",
+]
+
+#: Per-measure points by percentile of the quality benchmark, MSSP 2012–2020:
+#: (lowest percentile, points). Below the 30th: 0.
+CMS_POINTS_TABLE: tuple[tuple[float, float], ...] = (
+    (30.0, 1.10), (40.0, 1.25), (50.0, 1.40), (60.0, 1.55), (70.0, 1.70), (80.0, 1.85),
+    (90.0, 2.00),
+)
+_MAX_POINTS = 2.0
+
+F64 = NDArray[np.float64]
+
+
+def cms_points(percentile: ArrayLike) -> F64:
+    """Points for one measure at a percentile (0–100) of the benchmark.
+
+    Examples
+    --------
+    >>> cms_points([10, 30, 45, 89.9, 90, 99]).tolist()
+    [0.0, 1.1, 1.25, 1.85, 2.0, 2.0]
+    """
+    p = np.asarray(percentile, dtype=np.float64)
+    if np.isnan(p).any() or (p < 0).any() or (p > 100).any():
+        raise ValueError("percentile: must be in [0, 100]")
+    lows = np.array([a for a, _ in CMS_POINTS_TABLE])
+    pts = np.array([b for _, b in CMS_POINTS_TABLE])
+    idx = np.searchsorted(lows, p, side="right") - 1
+    return np.where(idx >= 0, pts[np.clip(idx, 0, None)], 0.0)
+
+
+def cms_quality_score(percentiles: ArrayLike, axis: int = -1) -> F64:
+    """Quality score (0–1): points earned over points available across measures.
+
+    Examples
+    --------
+    >>> float(cms_quality_score([30, 90, 20, 95]))
+    0.6375
+    """
+    return cms_points(percentiles).mean(axis=axis) / _MAX_POINTS
+
+
+def goal_scale(q: ArrayLike, threshold: ArrayLike, target: ArrayLike, stretch: ArrayLike,
+               *, target_share: float = 0.5) -> F64:
+    """Share of the maximum sharing rate earned against own goals (recommendation 3).
+
+    0 at or below ``threshold``, ``target_share`` at ``target``, 1 at or above ``stretch``,
+    linear between.
+
+    Examples
+    --------
+    >>> goal_scale([0.70, 0.72, 0.74, 0.77, 0.80], 0.70, 0.74, 0.78).round(3).tolist()
+    [0.0, 0.25, 0.5, 0.875, 1.0]
+    """
+    q, lo, mid, hi = (np.asarray(x, dtype=np.float64) for x in (q, threshold, target, stretch))
+    if not 0.0 < target_share < 1.0:
+        raise ValueError(f"target_share: must be in (0, 1), got {target_share}")
+    below = target_share * (q - lo) / np.where(mid > lo, mid - lo, np.inf)
+    above = target_share + (1 - target_share) * (q - mid) / np.where(hi > mid, hi - mid, np.inf)
+    out = np.where(q <= lo, 0.0, np.where(q < mid, below, np.where(q < hi, above, 1.0)))
+    return np.clip(out, 0.0, 1.0)
+
+
+def improvement_points(q: ArrayLike, q_prior: ArrayLike, *, full_at: float = 0.10) -> F64:
+    """Improvement credit (0–1): the gain over last year's score, full at ``full_at``.
+
+    Examples
+    --------
+    >>> improvement_points([0.70, 0.75, 0.90], 0.70).round(2).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    gain = np.asarray(q, dtype=np.float64) - np.asarray(q_prior, dtype=np.float64)
+    return np.clip(gain / full_at, 0.0, 1.0)
+
+
+def effective_quality(
+    scoring: str,
+    q: ArrayLike,
+    *,
+    q_prior: ArrayLike | None = None,
+    percentile: ArrayLike | None = None,
+    goal_target: float = 0.02,
+    goal_stretch: float = 0.05,
+    goal_target_share: float = 0.5,
+    improvement_full_at: float = 0.10,
+) -> F64:
+    """The 0–1 quality a contract's scoring gives for performance ``q``.
+
+    Parameters
+    ----------
+    scoring : {"score", "cms-points", "own-goals", "peer-or-improvement"}
+        ``score``: ``q`` as is. ``cms-points``: CMS points at the peer ``percentile`` (0–1;
+        default ``q`` read as a percentile rank). ``own-goals``: :func:`goal_scale` with the
+        threshold at last year's score ``q_prior`` and target/stretch ``goal_target`` /
+        ``goal_stretch`` above it. ``peer-or-improvement``: the better of CMS points and
+        improvement over ``q_prior``.
+    q : array_like
+        This year's performance (0–1).
+    q_prior : array_like, optional
+        Last year's performance (own goals, improvement). Where it is NaN (the first
+        year), own goals fall back to the score itself and improvement to 0.
+    percentile : array_like, optional
+        Rank of ``q`` among peers (0–1).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if scoring == "score":
+        return q
+    pct = q if percentile is None else np.asarray(percentile, dtype=np.float64)
+    if scoring == "cms-points":
+        return cms_points(np.clip(pct, 0, 1) * 100) / _MAX_POINTS
+    prior = np.full_like(q, np.nan) if q_prior is None else np.asarray(q_prior, np.float64)
+    first = np.isnan(prior)
+    if scoring == "own-goals":
+        base = np.where(first, q, prior)
+        scale = goal_scale(q, base, base + goal_target, base + goal_stretch,
+                           target_share=goal_target_share)
+        return np.where(first, q, scale)
+    if scoring == "peer-or-improvement":
+        peer = cms_points(np.clip(pct, 0, 1) * 100) / _MAX_POINTS
+        imp = np.where(first, 0.0, improvement_points(q, np.where(first, q, prior),
+                                                      full_at=improvement_full_at))
+        return np.maximum(peer, imp)
+    raise ValueError(
+        f"quality_scoring: must be score, cms-points, own-goals or peer-or-improvement, "
+        f"got {scoring!r}")
+
+
+def simulate_quality(
+    n_sims: int,
+    n_years: int,
+    *,
+    mean: float,
+    sd: float,
+    persistence: float = 0.0,
+    improvement: float = 0.0,
+    seed: object,
+    block_size: int = 256,
+    first_block: int = 0,
+) -> F64:
+    """Quality scores per sim and year: beta marginals, persistent, improving.
+
+    Year ``t``'s score is the beta(``mean + t·improvement``, ``sd``) quantile of ``Φ(z_t)``,
+    with ``z_t = ρ z_{t-1} + sqrt(1 − ρ²) ε_t`` (a Gaussian copula): each year's marginal is
+    exactly the beta, and ``ρ`` (``persistence``) sets how much a good year predicts the
+    next. Draws come from sub-stream 3 of each block (:mod:`simsav.rng`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_sims, n_years)``.
+    """
+    from simsav.rng import map_blocks
+
+    if not -1.0 < persistence < 1.0:
+        raise ValueError(f"persistence: must be in (-1, 1), got {persistence}")
+    eps = np.empty((n_sims, n_years))
+
+    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
+        eps[start:stop] = rng.standard_normal((stop - start, n_years))
+
+    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=(3,),
+               first_block=first_block)
+    z = np.empty_like(eps)
+    z[:, 0] = eps[:, 0]
+    for t in range(1, n_years):
+        z[:, t] = persistence * z[:, t - 1] + np.sqrt(1 - persistence**2) * eps[:, t]
+    u = stats.norm.cdf(z)
+    out = np.empty_like(u)
+    for t in range(n_years):
+        m = float(np.clip(mean + t * improvement, 1e-6, 1 - 1e-6))
+        if sd**2 >= m * (1 - m):
+            raise ValueError(
+                f"improvement: year {t + 1} mean {m:.3f} leaves no room for sd = {sd}")
+        k = m * (1 - m) / sd**2 - 1
+        out[:, t] = stats.beta.ppf(u[:, t], m * k, (1 - m) * k)
+    return out
