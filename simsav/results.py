@@ -90,6 +90,11 @@ VARIABLES: dict[str, Var] = {
                    "net to the ACO: earned savings + quality bonus - shared losses"),
     "payer_net": Var(_SYD, "float64", "USD",
                      "payer's net against the undiscounted benchmark"),
+    "aco_paid": Var(_SYD, "float64", "USD",
+                    "paid to the ACO in the year under the design's reconciliation, net of "
+                    "losses and with any deferred true-up"),
+    "true_up": Var(_SYD, "float64", "USD",
+                   "deferred-reconciliation payment on cumulative savings (last year)"),
 }
 
 

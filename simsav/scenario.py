@@ -54,7 +54,9 @@ from pydantic import (
     model_validator,
 )
 
+from simsav.agreement import AgreementSpec
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
+from simsav.panel import PersistenceSpec
 from simsav.spending import SpendingSpec
 
 __all__ = [
@@ -175,12 +177,18 @@ class QualitySpec(_Frozen):
     distribution : {"fixed", "beta"}
     mean, sd : float
         Mean and standard deviation of the beta distribution (``sd² < mean(1 − mean)``).
+    persistence : float
+        Year-to-year correlation of a beta score (Gaussian copula), multi-year agreements.
+    improvement : float
+        Change of the mean (or of the fixed score) per agreement year.
     """
 
     distribution: Literal["fixed", "beta"] = "fixed"
     score: Fraction | None = None
     mean: Fraction | None = None
     sd: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] | None = None
+    persistence: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
+    improvement: Annotated[float, Field(ge=-0.2, le=0.2, allow_inf_nan=False)] = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> QualitySpec:
@@ -224,16 +232,33 @@ class Design(BaseModel):
     preset : str, optional
         A preset name (``simsav presets``); without one, the terms build a contract from
         :class:`~simsav.contracts.Contract` defaults.
+    glide : list of str, optional
+        One preset per agreement year, e.g. a glide path from BASIC A to E.
+    reconciliation : {"annual", "deferred"}
+        Settle each year, or also settle the agreement's cumulative savings at the end
+        (recommendation 4; :mod:`simsav.agreement`).
+    interim_payments : bool
+        With deferred reconciliation, whether annual settlements are paid on the way.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     name: Annotated[str, Field(min_length=1)]
     preset: str | None = None
+    glide: list[str] | None = None
+    reconciliation: Literal["annual", "deferred"] = "annual"
+    interim_payments: bool = True
 
     @model_validator(mode="after")
     def _check_contract(self) -> Design:
-        self.contract()
+        if self.glide is not None:
+            if not self.glide:
+                raise ValueError("glide: give one preset per agreement year")
+            bad = [g for g in self.glide if g not in PRESETS]
+            if bad:
+                raise ValueError(f"glide: unknown preset(s) {', '.join(map(repr, bad))}")
+        for year in range(len(self.glide or [None])):
+            self.contract(year)
         return self
 
     @field_validator("preset")
@@ -248,9 +273,15 @@ class Design(BaseModel):
         """The contract terms this design overrides."""
         return dict(self.model_extra or {})
 
-    def contract(self) -> Contract:
-        """Build the validated :class:`~simsav.contracts.Contract`."""
+    def contract(self, year: int = 0) -> Contract:
+        """Build the validated :class:`~simsav.contracts.Contract` of agreement year ``year``.
+
+        With a ``glide`` path, year ``t`` (0-based) uses ``glide[t]`` (the last entry from
+        then on); the design's other terms override every year's preset.
+        """
         terms = self.terms
+        if self.glide is not None:
+            return get_preset(self.glide[min(year, len(self.glide) - 1)]).with_terms(**terms)
         if self.preset is not None:
             return get_preset(self.preset).with_terms(**terms)
         base = Contract(name=self.name)
@@ -270,6 +301,7 @@ class Scenario(_Frozen):
     strata: list[Stratum] | None = None
     aco: ACOEffects = ACOEffects()
     quality: QualitySpec = QualitySpec()
+    agreement: AgreementSpec = AgreementSpec(persistence=PersistenceSpec.independent())
     designs: Annotated[list[Design], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -287,9 +319,9 @@ class Scenario(_Frozen):
                 raise ValueError("strata names must be unique")
         return self
 
-    def contracts(self) -> dict[str, Contract]:
-        """Each design's validated contract, by design name."""
-        return {d.name: d.contract() for d in self.designs}
+    def contracts(self, year: int = 0) -> dict[str, Contract]:
+        """Each design's validated contract in agreement year ``year``, by design name."""
+        return {d.name: d.contract(year) for d in self.designs}
 
     def to_toml(self) -> str:
         """The scenario as TOML text (round-trips through :func:`parse_scenario`)."""

@@ -213,6 +213,15 @@ def simulate(
     bs = scenario.block_size if block_size is None else int(block_size)
     if bs == 0:
         bs = DEFAULT_BLOCK_SIZE
+    seed_attr: int | str = int(seed_given) if isinstance(seed_given, int | np.integer) else (
+        f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
+    if not scenario.agreement.is_single_year:
+        if scheduler is not None:
+            raise ValueError("scheduler: multi-year agreements run in one process for now")
+        from simsav.multiyear import simulate_agreement
+
+        return simulate_agreement(scenario, n, root, bs, n_threads, seed_attr,
+                                  _build_dataset)
     if scheduler is None:
         draws = _draw(scenario, root, 0, n, bs, n_threads, progress)
     else:
@@ -231,40 +240,53 @@ def simulate(
                euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
         for c in contracts.values()
     ]
-    seed_attr: int | str = int(seed_given) if isinstance(seed_given, int | np.integer) else (
-        f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
     return _build_dataset(scenario, n, seed_attr, bs, bench, draws["expenditure"],
                           draws["quality"], draws["true_savings"], settled,
                           population_groups(scenario))
 
 
 def _build_dataset(scenario: Scenario, n: int, seed_attr: int | str, bs: int,
-                   benchmark: np.ndarray,
-                   expenditure: np.ndarray, quality: np.ndarray, true_sav: np.ndarray,
-                   settled: list[Settlement],
-                   groups: list[tuple[str, SpendingSpec, int]]) -> xr.Dataset:
+                   benchmark: np.ndarray, expenditure: np.ndarray, quality: np.ndarray,
+                   true_sav: np.ndarray, settled: Any,
+                   groups: list[tuple[str, SpendingSpec, int]],
+                   extra: dict[str, np.ndarray] | None = None) -> xr.Dataset:
+    """Label the arrays as the results Dataset.
+
+    Per-sim inputs are (sim,) or (sim, year); ``settled`` is a list (design) of
+    Settlements of shape (sim,) or (sim, year); ``extra`` holds further (sim, year,
+    design) variables of the schema.
+    """
     designs = [d.name for d in scenario.designs]
+    n_years = scenario.agreement.years
     coords = {
         "sim": np.arange(n),
-        "year": np.array([1]),
+        "year": np.arange(1, n_years + 1),
         "design": np.array(designs, dtype=object),
-        "preset": ("design", np.array([d.preset or "" for d in scenario.designs], dtype=object)),
+        "preset": ("design", np.array([d.preset or (d.glide or [""])[0]
+                                       for d in scenario.designs], dtype=object)),
     }
     data: dict[str, xr.DataArray] = {}
 
     def sy(x: np.ndarray) -> np.ndarray:
-        return x.reshape(n, 1)
+        x = np.asarray(x, dtype=np.float64)
+        return x.reshape(n, 1) if x.ndim == 1 else x
 
     data["n_beneficiaries"] = xr.DataArray(
-        np.array([float(scenario.population.beneficiaries)]), dims=("year",))
+        np.full(n_years, float(scenario.population.beneficiaries)), dims=("year",))
     data["benchmark"] = xr.DataArray(sy(benchmark), dims=("sim", "year"))
     data["expenditure"] = xr.DataArray(sy(expenditure), dims=("sim", "year"))
     data["quality"] = xr.DataArray(sy(quality), dims=("sim", "year"))
-    data["true_savings"] = xr.DataArray(sy(np.asarray(true_sav, dtype=np.float64)),
-                                        dims=("sim", "year"))
+    data["true_savings"] = xr.DataArray(sy(true_sav), dims=("sim", "year"))
     for field in SETTLEMENT_FIELDS:
-        stacked = np.stack([getattr(s, field) for s in settled], axis=-1)  # (sim, design)
-        data[field] = xr.DataArray(stacked[:, None, :], dims=("sim", "year", "design"))
+        stacked = np.stack([getattr(s, field) for s in settled], axis=-1)
+        if stacked.ndim == 2:
+            stacked = stacked[:, None, :]
+        data[field] = xr.DataArray(stacked, dims=("sim", "year", "design"))
+    if extra is None:
+        net = data["aco_net"].values
+        extra = {"aco_paid": net, "true_up": np.zeros_like(net)}
+    for name, arr in extra.items():
+        data[name] = xr.DataArray(arr, dims=("sim", "year", "design"))
     for name, da in data.items():
         da.attrs = var_attrs(name)
         assert da.dims == VARIABLES[name].dims, name
@@ -289,7 +311,7 @@ def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -
 
     Draw once, settle many: the new design sees exactly the benchmark, expenditure and
     quality of every sim already in ``ds``, so its difference from the other designs has
-    no Monte Carlo noise.
+    no Monte Carlo noise. The design is reconciled annually, the same contract every year.
 
     Parameters
     ----------
@@ -315,19 +337,27 @@ def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -
     scn = parse_scenario(tomllib.loads(ds.attrs["scenario_toml"]))
     aco = scn.aco
     n_total = float(ds["n_beneficiaries"].values[0])
+    years = ds["year"].values
     pieces = []
-    for yr in ds["year"].values:
+    for i, yr in enumerate(years):
         bench = ds["benchmark"].sel(year=yr).values
         rev = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_total
+        prior = None if i == 0 else ds["quality"].sel(year=years[i - 1]).values
         s = settle(contract, benchmark=bench, expenditure=ds["expenditure"].sel(year=yr).values,
                    n_beneficiaries=n_total, quality=ds["quality"].sel(year=yr).values,
-                   revenue=rev, agreement_year=aco.agreement_year,
-                   euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
+                   revenue=rev, agreement_year=aco.agreement_year if len(years) == 1 else i + 1,
+                   euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue,
+                   quality_prior=prior)
         pieces.append(s)
     new = {}
     for field in SETTLEMENT_FIELDS:
         arr = np.stack([getattr(s, field) for s in pieces], axis=1)[:, :, None]
         new[field] = xr.DataArray(arr, dims=("sim", "year", "design"), attrs=var_attrs(field))
+    net = new["aco_net"].values
+    new["aco_paid"] = xr.DataArray(net, dims=("sim", "year", "design"),
+                                   attrs=var_attrs("aco_paid"))
+    new["true_up"] = xr.DataArray(np.zeros_like(net), dims=("sim", "year", "design"),
+                                  attrs=var_attrs("true_up"))
     add = xr.Dataset(new, coords={"sim": ds["sim"], "year": ds["year"],
                                   "design": np.array([label], dtype=object),
                                   "preset": ("design", np.array([contract.name], dtype=object))})
