@@ -17,6 +17,7 @@ __all__ = [
     "plot_waterfall",
     "plot_probabilities_by_size",
     "waterfall_steps",
+    "plot_fan_chart",
 ]
 
 
@@ -241,4 +242,50 @@ def plot_probabilities_by_size(summary: xr.Dataset, *, ax: Any = None) -> Any:
                  f"{summary.attrs.get('scenario', '')}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_fan_chart(
+    ds: xr.Dataset,
+    *,
+    design: str | None = None,
+    variable: str = "aco_paid",
+    ax: Any = None,
+) -> Any:
+    """Fan chart of the cumulative payment to the ACO over the agreement years.
+
+    Shaded bands hold 90% and 50% of the sims, the line is the median, the dashed line the
+    mean.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.simulate` (a multi-year agreement shows a fan).
+    design : str, optional
+        Design to draw (default: the first).
+    variable : str
+        A (sim, year, design) money variable to cumulate (default ``aco_paid``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    name = str(ds["design"].values[0]) if design is None else design
+    cum = ds[variable].sel(design=name).cumsum("year") / 1e6
+    years = ds["year"].values
+    q = cum.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="sim").values
+    ax.fill_between(years, q[0], q[4], alpha=0.2, color="C0", linewidth=0,
+                    label="5–95% of sims")
+    ax.fill_between(years, q[1], q[3], alpha=0.35, color="C0", linewidth=0,
+                    label="25–75% of sims")
+    ax.plot(years, q[2], "o-", color="C0", label="median")
+    ax.plot(years, cum.mean("sim").values, "s--", color="C1", label="mean")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    ax.set_xticks(years)
+    ax.set_xlabel("Agreement year")
+    ax.set_ylabel("Cumulative net payment to the ACO, $ millions")
+    ax.set_title(f"Cumulative payout over the agreement — {name}")
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
     return ax

@@ -194,6 +194,24 @@ def summarize(
     tail = losses.where(losses >= q95).mean("sim")
     out["tail_loss_95"] = tail.assign_attrs(
         units="USD", long_name="expected shared loss in the worst 5% of sims")
+    # over the agreement (all years): what the ACO is paid under each design's reconciliation
+    if "aco_paid" in ds:
+        paid = ds["aco_paid"]
+        total = paid.sum("year")
+        p_any = (paid > 0).any("year").mean("sim")
+        out["p_any_year_paid"] = p_any.assign_attrs(
+            units="1", long_name="probability of a payment to the ACO in any agreement year")
+        out["se_p_any_year_paid"] = np.sqrt(p_any * (1 - p_any) / n).assign_attrs(
+            units="1", long_name="MC standard error of p_any_year_paid")
+        p_pos = (total > 0).mean("sim")
+        out["p_ahead_over_agreement"] = p_pos.assign_attrs(
+            units="1", long_name="probability the ACO is paid more than it owes over the "
+                                 "agreement")
+        out["expected_total_paid"] = total.mean("sim").assign_attrs(
+            units="USD", long_name="expected total paid to the ACO over the agreement, net")
+        se = total.std("sim", ddof=1) / np.sqrt(n) if n > 1 else total.mean("sim") * np.nan
+        out["se_expected_total_paid"] = se.assign_attrs(
+            units="USD", long_name="MC standard error of expected_total_paid")
     out.attrs = {k: v for k, v in ds.attrs.items() if k in ("scenario", "seed", "simsav_version")}
     out.attrs["n_sims"] = n
     return summary_table(out) if frame else out

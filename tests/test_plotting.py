@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from simsav.plotting import (  # noqa: E402
+    plot_fan_chart,
     plot_msr_curve,
     plot_payout_distribution,
     plot_probabilities_by_size,
@@ -72,3 +73,16 @@ def test_msr_curve_plot(tmp_path):
     ax = plot_msr_curve(msr_curve([1_000, 10_000], spending="gamma", n_sims=300))
     assert ax.get_xscale() == "log"
     _check(ax, tmp_path, "msr")
+
+
+def test_fan_chart_multi_year(tmp_path):
+    scn = parse_scenario({
+        "name": "fan", "seed": 2, "population": {"beneficiaries": 3_000},
+        "spending": {"model": "gamma", "mean": 10_000, "cv": 2.0},
+        "agreement": {"years": 4},
+        "designs": [{"name": "E", "preset": "mssp-enhanced", "msr": 0.0}],
+    })
+    ds = simulate(scn, n_sims=300)
+    ax = plot_fan_chart(ds)
+    assert len(ax.lines) >= 2
+    _check(ax, tmp_path, "fan")
