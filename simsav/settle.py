@@ -256,6 +256,7 @@ def settle(
     n = _arr("n_beneficiaries", n_beneficiaries, lo=0.0, lo_open=True)
     py = n if person_years is None else _arr("person_years", person_years, lo=0.0, lo_open=True)
     q = _arr("quality", quality, lo=0.0, hi=1.0)
+    q_raw = q  # standards and gates test the score itself; scoring only scales sharing
     if c.quality_scoring != "score":
         from simsav.quality import effective_quality
 
@@ -281,8 +282,8 @@ def settle(
     def b(x: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, shape)
 
-    bench_raw, exp_, n, py, q, rev, year, euc, part = (
-        b(x) for x in (bench_raw, exp_, n, py, q, rev, year, euc, part)
+    bench_raw, exp_, n, py, q, q_raw, rev, year, euc, part = (
+        b(x) for x in (bench_raw, exp_, n, py, q, q_raw, rev, year, euc, part)
     )
     low_rev = b(np.asarray(low_revenue, dtype=bool))
 
@@ -311,12 +312,12 @@ def settle(
     # 3. quality and the final sharing rate
     if c.quality_method == "standard":
         if c.quality_standard is not None:
-            default_qps = q >= c.quality_standard
+            default_qps = q_raw >= c.quality_standard
         else:
             default_qps = np.ones(shape, bool)
         qps = b(_bool("qps_met", qps_met, default_qps))
         if c.alternative_standard is not None:
-            default_alt = q >= c.alternative_standard
+            default_alt = q_raw >= c.alternative_standard
         else:
             default_alt = np.zeros(shape, bool)
         alt = b(_bool("alt_qps_met", alt_qps_met, default_alt)) & ~qps
@@ -326,12 +327,12 @@ def settle(
         # Before 2021 an ACO that failed the quality standard shared nothing and its loss
         # rate went to the track's ceiling (1 - 0 x max rate) [V CFR502, CFR606(f)].
         if c.quality_standard is not None:
-            default_qps = q >= c.quality_standard
+            default_qps = q_raw >= c.quality_standard
         else:
             default_qps = np.ones(shape, bool)
         standard_ok = b(_bool("qps_met", qps_met, default_qps))
         scale = np.where(standard_ok, _quality_scale(c, q), 0.0)
-    gate_ok = q >= c.quality_gate if c.quality_gate is not None else np.ones(shape, bool)
+    gate_ok = q_raw >= c.quality_gate if c.quality_gate is not None else np.ones(shape, bool)
     quality_met = standard_ok & gate_ok & (scale > 0)
     bonus_pts = np.zeros(shape)
     for band in c.participation_bonus:
