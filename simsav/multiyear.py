@@ -160,12 +160,22 @@ def simulate_agreement(
         tau = tau + ts_sd * _normals(n, 1, root, bs, _STREAM_TRUE_SAVINGS)[:, 0]
     actual = per_capita.copy()
     actual[:, b:] *= (1.0 - tau)[:, None]
+    panel_actual = None
+    if scenario.providers is not None:
+        from simsav.providers import provider_effects
+
+        delta = provider_effects(scenario, n, root, bs)
+        panel_actual = sums * growth[None, :, None]
+        panel_actual[:, b:, :] *= (1.0 - tau[:, None, None] - delta[:, None, :])
+        actual = panel_actual.sum(axis=2) / n_total
     # risk-score growth in agreement years: spending follows it, the benchmark up to a cap
     risk = np.ones((n, years))
     if ag.risk_growth != 0.0 or ag.risk_growth_sd > 0.0:
         r = ag.risk_growth + ag.risk_growth_sd * _normals(n, years, root, bs, _STREAM_RISK)
         risk = np.cumprod(1.0 + r, axis=1)
         actual[:, b:] *= risk
+        if panel_actual is not None:
+            panel_actual[:, b:, :] *= risk[:, :, None]
     credited = risk if ag.risk_cap is None else np.minimum(risk, 1.0 + ag.risk_cap)
     trend_err = np.zeros((n, total))
     if ag.trend_error_sd > 0 and ag.benchmark != "expected":
@@ -203,6 +213,11 @@ def simulate_agreement(
     extra = {"aco_paid": np.stack(paid, axis=-1), "true_up": np.stack(true_up, axis=-1)}
     ds = build(scenario, n, seed_attr, bs, bench, expenditure, quality,
                np.broadcast_to(tau[:, None], (n, years)), per_design, groups, extra)
+    if panel_actual is not None:
+        from simsav.providers import attach_providers, provider_quality
+
+        ds = attach_providers(ds, scenario, panel_actual[:, b:, :],
+                              provider_quality(scenario, quality, root, bs))
     ds.attrs["agreement"] = (
         f"{years} years, {b} base years, benchmark {ag.benchmark}, trend {ag.trend}")
     return ds

@@ -20,6 +20,7 @@ import xarray as xr
 
 __all__ = [
     "VARIABLES",
+    "PROVIDER_VARIABLES",
     "Var",
     "validate_dataset",
     "summarize",
@@ -98,6 +99,30 @@ VARIABLES: dict[str, Var] = {
 }
 
 
+_SYP = ("sim", "year", "provider")
+
+#: Variables present only with a ``[providers]`` table (and a ``[distribution]`` policy).
+PROVIDER_VARIABLES: dict[str, Var] = {
+    "provider_savings": Var(_SYP, "float64", "USD",
+                            "provider panel's savings: benchmark minus expenditure"),
+    "provider_quality": Var(_SYP, "float64", "1", "provider's quality score"),
+    "provider_payout": Var(("sim", "year", "design", "provider"), "float64", "USD",
+                           "paid to the provider (negative: losses charged to it)"),
+    "dist_infrastructure": Var(_SYD, "float64", "USD", "kept by the ACO for infrastructure"),
+    "dist_reserve_in": Var(_SYD, "float64", "USD", "put into the downside-risk reserve"),
+    "dist_reserve_paid_losses": Var(_SYD, "float64", "USD", "shared losses paid by the reserve"),
+    "dist_reserve_balance": Var(_SYD, "float64", "USD", "reserve balance at year end"),
+    "dist_losses_beyond_reserve": Var(_SYD, "float64", "USD",
+                                      "shared losses beyond the reserve"),
+    "dist_entity_losses": Var(_SYD, "float64", "USD", "losses borne by the ACO entity"),
+    "dist_unallocated": Var(_SYD, "float64", "USD",
+                            "gains no eligible provider could receive, kept by the ACO"),
+    "aco_fund_balance": Var(_SYD, "float64", "USD",
+                            "earmarked ACO fund from reinvested savings (recommendation 5)"),
+    "distributed": Var(_SYD, "float64", "USD", "distributed to participants (net)"),
+}
+
+
 def validate_dataset(ds: xr.Dataset) -> None:
     """Check a results Dataset against :data:`VARIABLES`.
 
@@ -121,7 +146,7 @@ def validate_dataset(ds: xr.Dataset) -> None:
 
 def var_attrs(name: str) -> dict[str, str]:
     """The attrs of schema variable ``name``."""
-    v = VARIABLES[name]
+    v = VARIABLES[name] if name in VARIABLES else PROVIDER_VARIABLES[name]
     attrs = {"units": v.units, "long_name": v.long_name}
     if v.puf_column:
         attrs["puf_column"] = v.puf_column

@@ -56,6 +56,7 @@ from pydantic import (
 
 from simsav.agreement import AgreementSpec
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
+from simsav.distribution import POLICIES, DistributionPolicy
 from simsav.panel import PersistenceSpec
 from simsav.spending import SpendingSpec
 
@@ -67,6 +68,7 @@ __all__ = [
     "ACOEffects",
     "QualitySpec",
     "Design",
+    "ProvidersSpec",
     "load_scenario",
     "parse_scenario",
     "validate_scenario_file",
@@ -222,6 +224,73 @@ class QualitySpec(_Frozen):
         return m * k, (1 - m) * k
 
 
+class ProvidersSpec(_Frozen):
+    """Provider panels inside the ACO: the ``provider`` dimension.
+
+    The population is split into ``count`` panels whose sizes vary (lognormal, ``size_cv``),
+    drawn once per scenario; each panel's spending is drawn for its own beneficiaries.
+    Each provider has a persistent effect on its panel's spending (``savings_sd``, on top of
+    the ACO's true savings) and a quality score around the ACO's (``quality_sd``).
+
+    Attributes
+    ----------
+    count : int
+        Number of providers (1–2,000).
+    org_mix : dict
+        Share of providers by organization type (``primary_care``, ``specialists``,
+        ``hospitals``, ``skilled_nursing``); must sum to 1.
+    size_cv : float
+        Coefficient of variation of panel sizes.
+    savings_sd : float
+        SD across providers of their own effect on their panel's spending.
+    quality_sd : float
+        SD of a provider's quality score around the ACO's.
+    """
+
+    count: Annotated[int, Field(ge=1, le=2_000)]
+    org_mix: dict[Literal["primary_care", "specialists", "hospitals", "skilled_nursing"],
+                  Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=lambda: {"primary_care": 0.6, "specialists": 0.25, "hospitals": 0.1,
+                                 "skilled_nursing": 0.05})
+    size_cv: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 0.5
+    savings_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
+    quality_sd: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.05
+
+    @model_validator(mode="after")
+    def _check(self) -> ProvidersSpec:
+        total = sum(self.org_mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"org_mix shares must sum to 1, got {total:.6g}")
+        return self
+
+    def layout(self, n_beneficiaries: int, seed: int) -> tuple[list[str], np.ndarray]:
+        """Organization type and panel size of each provider (fixed for the scenario).
+
+        Types are assigned in ``org_mix`` order by largest-remainder counts; sizes are
+        lognormal weights (from the scenario seed's sub-stream 99) split by largest
+        remainder so they sum to the population, each at least 1.
+        """
+        if n_beneficiaries < self.count:
+            raise ValueError(
+                f"providers.count ({self.count}) exceeds population.beneficiaries "
+                f"({n_beneficiaries})")
+        types = list(self.org_mix)
+        shares = np.array([self.org_mix[t] for t in types])
+        raw = shares * self.count
+        k = np.floor(raw).astype(int)
+        k[np.argsort(-(raw - k), kind="stable")[: self.count - k.sum()]] += 1
+        org = [t for t, c in zip(types, k, strict=True) for _ in range(int(c))]
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+        sigma = np.sqrt(np.log1p(self.size_cv**2))
+        w = rng.lognormal(-sigma**2 / 2, sigma, self.count) if sigma > 0 else np.ones(
+            self.count)
+        extra = n_beneficiaries - self.count
+        raw = w / w.sum() * extra
+        lives = np.floor(raw).astype(np.int64)
+        lives[np.argsort(-(raw - lives), kind="stable")[: extra - int(lives.sum())]] += 1
+        return org, lives + 1
+
+
 class Design(BaseModel):
     """A contract design: a preset plus any contract term overriding it.
 
@@ -302,7 +371,18 @@ class Scenario(_Frozen):
     aco: ACOEffects = ACOEffects()
     quality: QualitySpec = QualitySpec()
     agreement: AgreementSpec = AgreementSpec(persistence=PersistenceSpec.independent())
+    providers: ProvidersSpec | None = None
+    distribution: DistributionPolicy | None = None
     designs: Annotated[list[Design], Field(min_length=1)]
+
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _named_policy(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if v not in POLICIES:
+                raise ValueError(f"unknown policy {v!r}; one of {', '.join(POLICIES)}")
+            return POLICIES[v]
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -310,6 +390,15 @@ class Scenario(_Frozen):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"design names must be unique; repeated: {', '.join(dup)}")
+        if self.strata and self.providers:
+            raise ValueError("give strata or providers, not both (providers draw one spending "
+                             "model per panel)")
+        if self.distribution is not None and self.providers is None:
+            raise ValueError("distribution needs a [providers] table")
+        if self.providers is not None and self.providers.count > self.population.beneficiaries:
+            raise ValueError(
+                f"providers.count ({self.providers.count}) exceeds population.beneficiaries "
+                f"({self.population.beneficiaries})")
         if self.strata:
             total = sum(s.share for s in self.strata)
             if abs(total - 1.0) > 1e-6:

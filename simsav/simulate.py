@@ -74,6 +74,9 @@ def population_groups(scenario: Scenario) -> list[tuple[str, SpendingSpec, int]]
     """
     n = scenario.population.beneficiaries
     base = scenario.spending
+    if scenario.providers is not None:
+        org, lives = scenario.providers.layout(n, scenario.seed)
+        return [(f"provider-{i + 1:04d}", base, int(c)) for i, c in enumerate(lives)]
     if not scenario.strata:
         return [("all", base, n)]
     counts = stratum_counts([s.share for s in scenario.strata], n)
@@ -157,12 +160,20 @@ def _draw(
     be_sd = aco.benchmark_error_sd_at(n_total)
     if be_sd > 0:
         benchmark = mu_t * np.maximum(1.0 + be_sd * normals(_STREAM_BENCHMARK), 1e-6)
-    return {
-        "expenditure": spend * (1.0 - true_sav),
-        "benchmark": benchmark,
-        "quality": _quality(scenario, n, seed, bs, first_block),
-        "true_savings": true_sav,
-    }
+    quality = _quality(scenario, n, seed, bs, first_block)
+    out = {"benchmark": benchmark, "quality": quality, "true_savings": true_sav}
+    if scenario.providers is None:
+        out["expenditure"] = spend * (1.0 - true_sav)
+        return out
+    from simsav.providers import provider_effects, provider_quality
+
+    delta = provider_effects(scenario, n, seed, bs, first_block)
+    panel_exp = sums * (1.0 - true_sav[:, None] - delta)
+    out["expenditure"] = panel_exp.sum(axis=1) / n_total
+    out["panel_expenditure"] = panel_exp
+    out["panel_quality"] = provider_quality(scenario, quality[:, None], seed, bs,
+                                            first_block)[:, 0, :]
+    return out
 
 
 def simulate(
@@ -240,9 +251,15 @@ def simulate(
                euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
         for c in contracts.values()
     ]
-    return _build_dataset(scenario, n, seed_attr, bs, bench, draws["expenditure"],
-                          draws["quality"], draws["true_savings"], settled,
-                          population_groups(scenario))
+    ds = _build_dataset(scenario, n, seed_attr, bs, bench, draws["expenditure"],
+                        draws["quality"], draws["true_savings"], settled,
+                        population_groups(scenario))
+    if scenario.providers is not None:
+        from simsav.providers import attach_providers
+
+        ds = attach_providers(ds, scenario, draws["panel_expenditure"][:, None, :],
+                              draws["panel_quality"][:, None, :])
+    return ds
 
 
 def _build_dataset(scenario: Scenario, n: int, seed_attr: int | str, bs: int,
