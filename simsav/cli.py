@@ -217,7 +217,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with _progress(n, scn.name, quiet=args.quiet) as update:
         try:
             ds = simulate(scn, n_sims=args.sims, seed=args.seed, scheduler=args.dask,
-                          progress=update)
+                          progress=update, draws=args.draws)
         except ValueError as e:
             raise InputError(str(e)) from None
     summ = summarize(ds)
@@ -345,7 +345,7 @@ def _cmd_msr(args: argparse.Namespace) -> int:
         spec = default_spending(args.spending, mean=args.mean, **terms)
         ds = msr_curve(sizes, alpha=args.alpha, spending=spec, method=args.method,
                        n_sims=args.sims, seed=args.seed, years=args.years,
-                       benchmark_error_sd=args.benchmark_error_sd)
+                       benchmark_error_sd=args.benchmark_error_sd, draws=args.draws)
     except ValueError as e:
         raise InputError(str(e)) from None
     if args.plot:
@@ -491,6 +491,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="run the blocks as dask tasks: a local cluster, or the scheduler "
                          "at ADDRESS (tcp://host:8786); results are identical")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sp.add_argument("--draws", choices=["per-beneficiary", "aggregate"],
+                    default="per-beneficiary",
+                    help="draw every beneficiary (default) or the aggregate fast path")
 
     sp = add("compare", "Designs from several scenarios side by side in one table.",
              _cmd_compare)
@@ -525,6 +528,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="years reconciled together (deferred reconciliation)")
     sp.add_argument("--benchmark-error-sd", type=float, default=0.0,
                     help="ACO-level benchmark error, fraction of benchmark")
+    sp.add_argument("--draws", choices=["per-beneficiary", "aggregate"],
+                    default="per-beneficiary",
+                    help="draw every beneficiary (default) or the aggregate fast path")
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.add_argument("--plot", help="write a PNG of MSR against size")
 

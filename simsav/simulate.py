@@ -132,6 +132,7 @@ def _draw(
     bs: int,
     n_threads: int | None,
     on_block: Callable[[int], None] | None = None,
+    draws: str = "per-beneficiary",
 ) -> dict[str, np.ndarray]:
     """Draw sims ``first_block·bs`` to ``first_block·bs + n``: spending, ACO terms, quality.
 
@@ -140,7 +141,11 @@ def _draw(
     """
     groups = population_groups(scenario)
     n_total = scenario.population.beneficiaries
-    sums = simulate_group_sums(
+    if draws == "aggregate":
+        from simsav.aggregate import simulate_group_sums_aggregate as group_sums
+    else:
+        group_sums = simulate_group_sums
+    sums = group_sums(
         [(spec, count) for _, spec, count in groups], n, seed=seed, block_size=bs,
         n_threads=n_threads, first_block=first_block, on_block=on_block,
     )
@@ -186,6 +191,7 @@ def simulate(
     scheduler: Any = None,
     blocks_per_task: int | None = None,
     progress: Callable[[int], None] | None = None,
+    draws: str = "per-beneficiary",
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design on the same draws.
 
@@ -210,6 +216,12 @@ def simulate(
         Blocks per dask task (default: about four tasks per worker).
     progress : callable, optional
         Called with the number of sims drawn as blocks finish (e.g. ``tqdm.update``).
+    draws : {"per-beneficiary", "aggregate"}
+        Draw every beneficiary (the reference), or the fast path of
+        :mod:`simsav.aggregate` — exact for gamma, a binomial count of non-zero and of
+        tail beneficiaries drawn exactly, and a three-moment body — that costs
+        O(sims) rather than O(beneficiaries × sims) and agrees within Monte Carlo error.
+        The two give different draws for the same seed. One-year scenarios only.
 
     Returns
     -------
@@ -226,7 +238,11 @@ def simulate(
         bs = DEFAULT_BLOCK_SIZE
     seed_attr: int | str = int(seed_given) if isinstance(seed_given, int | np.integer) else (
         f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
+    if draws not in ("per-beneficiary", "aggregate"):
+        raise ValueError(f"draws: must be 'per-beneficiary' or 'aggregate', got {draws!r}")
     if not scenario.agreement.is_single_year:
+        if draws != "per-beneficiary":
+            raise ValueError("draws: the aggregate fast path covers one-year scenarios only")
         if scheduler is not None:
             raise ValueError("scheduler: multi-year agreements run in one process for now")
         from simsav.multiyear import simulate_agreement
@@ -234,31 +250,35 @@ def simulate(
         return simulate_agreement(scenario, n, root, bs, n_threads, seed_attr,
                                   _build_dataset)
     if scheduler is None:
-        draws = _draw(scenario, root, 0, n, bs, n_threads, progress)
+        drawn = _draw(scenario, root, 0, n, bs, n_threads, progress, draws)
     else:
+        from functools import partial
+
         from simsav.distributed import draw_with_dask
 
-        draws = draw_with_dask(_draw, scenario, root, n, bs, scheduler=scheduler,
-                               blocks_per_task=blocks_per_task, progress=progress)
+        drawn = draw_with_dask(partial(_draw, draws=draws), scenario, root, n, bs,
+                               scheduler=scheduler, blocks_per_task=blocks_per_task,
+                               progress=progress)
     n_total = scenario.population.beneficiaries
     aco = scenario.aco
-    bench = draws["benchmark"]
+    bench = drawn["benchmark"]
     revenue = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_total
     contracts = scenario.contracts()
     settled: list[Settlement] = [
-        settle(c, benchmark=bench, expenditure=draws["expenditure"], n_beneficiaries=n_total,
-               quality=draws["quality"], revenue=revenue, agreement_year=aco.agreement_year,
+        settle(c, benchmark=bench, expenditure=drawn["expenditure"], n_beneficiaries=n_total,
+               quality=drawn["quality"], revenue=revenue, agreement_year=aco.agreement_year,
                euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
         for c in contracts.values()
     ]
-    ds = _build_dataset(scenario, n, seed_attr, bs, bench, draws["expenditure"],
-                        draws["quality"], draws["true_savings"], settled,
+    ds = _build_dataset(scenario, n, seed_attr, bs, bench, drawn["expenditure"],
+                        drawn["quality"], drawn["true_savings"], settled,
                         population_groups(scenario))
     if scenario.providers is not None:
         from simsav.providers import attach_providers
 
-        ds = attach_providers(ds, scenario, draws["panel_expenditure"][:, None, :],
-                              draws["panel_quality"][:, None, :])
+        ds = attach_providers(ds, scenario, drawn["panel_expenditure"][:, None, :],
+                              drawn["panel_quality"][:, None, :])
+    ds.attrs["draws"] = draws
     return ds
 
 

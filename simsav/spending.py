@@ -268,6 +268,29 @@ class SpendingModel:
         x = np.asarray(self.isf(s_lo - va * (s_lo - s_hi)), dtype=np.float64)
         return _scalar_or_array(np.clip(x, lo, hi))
 
+    def sample_between(
+        self, rng: np.random.Generator, size: int, lo: float, hi: float
+    ) -> NDArray[np.float64]:
+        """Draw ``size`` values of ``X`` conditional on ``lo < X <= hi``, exactly.
+
+        This default is :meth:`conditional_quantile` of ``rng.random(size)``; a model
+        may override it with a faster exact sampler (:class:`Gamma` does).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Advanced in place.
+        size : int
+            Number of values.
+        lo, hi : float
+            The interval, ``0 <= lo < hi`` (``hi`` may be ``inf``).
+
+        Returns
+        -------
+        ndarray of float64, shape (size,)
+        """
+        return np.asarray(self.conditional_quantile(rng.random(size), lo, hi), dtype=np.float64)
+
     def kernel_params(self) -> NDArray[np.float64]:
         """Return the kernel's parameter vector for this model."""
         raise NotImplementedError
@@ -440,6 +463,39 @@ class Gamma(SpendingModel):
     def isf(self, s: ArrayLike) -> Any:  # noqa: D102
         sa = np.clip(np.asarray(s, dtype=np.float64), 0.0, 1.0)
         return _scalar_or_array(special.gammainccinv(self.shape, sa) * self.scale)
+
+    def sample_between(
+        self, rng: np.random.Generator, size: int, lo: float, hi: float
+    ) -> NDArray[np.float64]:
+        """Draw ``size`` values of ``X`` given ``lo < X <= hi`` by exact rejection.
+
+        Above the mode (``lo > max(k - 1, 0) * theta``) the log-density ``(k - 1) log x -
+        x / theta`` lies under its tangent at ``lo`` (for ``k <= 1``, under
+        ``(k - 1) log lo - x / theta``), so ``f(x) <= f(lo) exp(-r (x - lo))`` with
+        ``r = 1 / theta - max(k - 1, 0) / lo``. Proposals are that exponential truncated to
+        ``(lo, hi]`` (drawn by inversion), accepted with probability ``f(x) / (f(lo)
+        exp(-r (x - lo)))`` ``= (x / lo)**(k - 1) exp(-max(k - 1, 0) (x - lo) / lo)``.
+        Rounds of proposals for the values still missing repeat until all are accepted
+        (acceptance is high this far out, e.g. ~0.9 at the 97th percentile for cv 2).
+        At or below the mode it falls back to inverting the survival function
+        (``gammainccinv``, about 30 times slower).
+        """
+        k, theta = self.shape, self.scale
+        excess = max(k - 1.0, 0.0)
+        if not (lo > 0.0 and lo > excess * theta):
+            return super().sample_between(rng, size, lo, hi)
+        rate = 1.0 / theta - excess / lo
+        span = -math.expm1(-rate * (hi - lo))  # P(proposal <= hi); 1 when hi is inf
+        out = np.empty(size)
+        todo = np.arange(size)
+        while todo.size:
+            v = rng.random(todo.size)
+            w = rng.random(todo.size)
+            y = np.minimum(lo - np.log1p(-v * span) / rate, hi)
+            ok = w < np.exp((k - 1.0) * np.log(y / lo) - excess * (y - lo) / lo)
+            out[todo[ok]] = y[ok]
+            todo = todo[~ok]
+        return out
 
     def kernel_params(self) -> NDArray[np.float64]:  # noqa: D102
         return np.array([self.shape, self.scale], dtype=np.float64)

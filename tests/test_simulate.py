@@ -222,3 +222,15 @@ def test_aco_spread_size_law():
     sd = float(ds["true_savings"].std())
     expected = np.sqrt(1e-4 + 4.0 / 4_000)
     assert abs(sd - expected) < 4 * expected / np.sqrt(2 * 3_000)
+
+
+def test_aggregate_draws_agree_with_per_beneficiary():
+    base = dict(SMALL, n=10_000, quality={"score": 0.9}, aco={})
+    a = summarize(simulate(scenario(**base), n_sims=3_000))
+    b = summarize(simulate(scenario(**base), n_sims=3_000, draws="aggregate"))
+    for var in ("p_clear_msr", "p_owe_loss"):
+        d = (a[var] - b[var]).values
+        se = np.hypot(a["se_" + var].values, b["se_" + var].values)
+        assert np.all(np.abs(d) < 4 * se + 1e-9), var
+    with pytest.raises(ValueError, match="draws"):
+        simulate(scenario(**base), n_sims=10, draws="fast")
