@@ -148,12 +148,13 @@ class Contract(_Frozen):
     quality_gate : float or None
         No savings are shared below this quality score (recommendation 1 of the source
         document). Applies under every quality method.
-    quality_scoring : {"score", "cms-points", "own-goals", "peer-or-improvement"}
+    quality_scoring : {"score", "cms-points", "own-goals", "improvement", "peer-or-improvement"}
         How performance becomes the quality score the rules above use
         (:func:`simsav.quality.effective_quality`): as is; CMS points by peer percentile
         (0 below the 30th, full at the 90th) [V CFR502]; goals from the ACO's own prior
-        performance, threshold/target/stretch (recommendation 3); or the better of peer
-        points and improvement over last year [V CFR502 improvement credit; form D].
+        performance, threshold/target/stretch (recommendation 3); improvement over last
+        year alone; or the better of peer points and improvement [V CFR502 improvement
+        credit; form D].
     goal_target, goal_stretch : float
         Own-goal target and stretch above last year's score (threshold = last year's).
     goal_target_share : float
@@ -218,7 +219,9 @@ class Contract(_Frozen):
     quality_standard: Rate | None = None
     alternative_standard: Rate | None = None
     quality_gate: Rate | None = None
-    quality_scoring: Literal["score", "cms-points", "own-goals", "peer-or-improvement"] = "score"
+    quality_scoring: Literal[
+        "score", "cms-points", "own-goals", "improvement", "peer-or-improvement"
+    ] = "score"
     goal_target: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] = 0.02
     goal_stretch: Annotated[float, Field(gt=0.0, le=0.5, allow_inf_nan=False)] = 0.05
     goal_target_share: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.5

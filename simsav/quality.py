@@ -125,12 +125,13 @@ def effective_quality(
 
     Parameters
     ----------
-    scoring : {"score", "cms-points", "own-goals", "peer-or-improvement"}
+    scoring : {"score", "cms-points", "own-goals", "improvement", "peer-or-improvement"}
         ``score``: ``q`` as is. ``cms-points``: CMS points at the peer ``percentile`` (0–1;
-        default ``q`` read as a percentile rank). ``own-goals``: :func:`goal_scale` with the
-        threshold at last year's score ``q_prior`` and target/stretch ``goal_target`` /
-        ``goal_stretch`` above it. ``peer-or-improvement``: the better of CMS points and
-        improvement over ``q_prior``.
+        default ``q`` read as a percentile rank) — a peer benchmark. ``own-goals``:
+        :func:`goal_scale` with the threshold at last year's score ``q_prior`` and
+        target/stretch ``goal_target`` / ``goal_stretch`` above it. ``improvement``: credit
+        for the gain over ``q_prior`` alone (first year: the score). ``peer-or-improvement``:
+        the better of CMS points and improvement — both.
     q : array_like
         This year's performance (0–1).
     q_prior : array_like, optional
@@ -156,13 +157,17 @@ def effective_quality(
         scale = goal_scale(q, base, base + goal_target, base + goal_stretch,
                            target_share=goal_target_share)
         return np.where(first, q, scale)
+    if scoring == "improvement":
+        return np.where(first, q, improvement_points(q, np.where(first, q, prior),
+                                                     full_at=improvement_full_at))
     if scoring == "peer-or-improvement":
         peer = cms_points(np.clip(pct, 0, 1) * 100) / _MAX_POINTS
         imp = np.where(first, 0.0, improvement_points(q, np.where(first, q, prior),
                                                       full_at=improvement_full_at))
         return np.maximum(peer, imp)
     raise ValueError(
-        f"quality_scoring: must be score, cms-points, own-goals or peer-or-improvement, "
+        f"quality_scoring: must be score, cms-points, own-goals, improvement or "
+        f"peer-or-improvement, "
         f"got {scoring!r}")
 
 

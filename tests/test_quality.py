@@ -46,6 +46,8 @@ def test_effective_quality_modes():
     # better of peer points and improvement: low percentile but +10 points improvement
     assert float(effective_quality("peer-or-improvement", 0.6, q_prior=0.5,
                                    percentile=0.1)) == pytest.approx(1.0)
+    assert float(effective_quality("improvement", 0.75, q_prior=0.70)) == pytest.approx(0.5)
+    assert float(effective_quality("improvement", 0.65, q_prior=0.70)) == 0.0
     with pytest.raises(ValueError, match="quality_scoring"):
         effective_quality("bogus", 0.5)
 
