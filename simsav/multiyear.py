@@ -17,7 +17,7 @@ from simsav.rng import SeedLike, map_blocks
 from simsav.scenario import Scenario
 from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
 
-__all__ = ["simulate_agreement", "settle_agreement"]
+__all__ = ["simulate_agreement", "settle_agreement", "draw_agreement"]
 
 _STREAM_TRUE_SAVINGS = (1,)
 _STREAM_BENCHMARK = (2,)
@@ -25,24 +25,28 @@ _STREAM_RISK = (4,)
 _STREAM_TREND = (6,)
 
 
-def _normals(n: int, cols: int, seed: SeedLike, bs: int, stream: tuple[int, ...]) -> np.ndarray:
+def _normals(n: int, cols: int, seed: SeedLike, bs: int, stream: tuple[int, ...],
+             first_block: int = 0) -> np.ndarray:
     out = np.empty((n, cols))
 
     def fill(rng: np.random.Generator, start: int, stop: int) -> None:
         out[start:stop] = rng.standard_normal((stop - start, cols))
 
-    map_blocks(fill, n, seed=seed, block_size=bs, n_threads=1, stream=stream)
+    map_blocks(fill, n, seed=seed, block_size=bs, n_threads=1, stream=stream,
+               first_block=first_block)
     return out
 
 
-def _quality_paths(scenario: Scenario, n: int, seed: SeedLike, bs: int) -> np.ndarray:
+def _quality_paths(scenario: Scenario, n: int, seed: SeedLike, bs: int,
+                   first_block: int = 0) -> np.ndarray:
     qs, years = scenario.quality, scenario.agreement.years
     if qs.distribution == "fixed":
         path = np.clip(qs.fixed_score + qs.improvement * np.arange(years), 0.0, 1.0)
         return np.broadcast_to(path, (n, years)).copy()
     assert qs.mean is not None and qs.sd is not None
     return simulate_quality(n, years, mean=qs.mean, sd=qs.sd, persistence=qs.persistence,
-                            improvement=qs.improvement, seed=seed, block_size=bs)
+                            improvement=qs.improvement, seed=seed, block_size=bs,
+                            first_block=first_block)
 
 
 def _peer_percentile(scenario: Scenario, q: np.ndarray) -> np.ndarray | None:
@@ -129,16 +133,20 @@ def settle_agreement(
     return out, paid, true_up
 
 
-def simulate_agreement(
+def draw_agreement(
     scenario: Scenario,
-    n: int,
     root: np.random.SeedSequence,
+    first_block: int,
+    n: int,
     bs: int,
     n_threads: int | None,
-    seed_attr: int | str,
-    build: Callable[..., xr.Dataset],
-) -> xr.Dataset:
-    """Draw and settle a multi-year agreement (called by :func:`simsav.simulate`)."""
+    on_block: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """The random stage of a multi-year run, for sims of whole blocks from ``first_block``.
+
+    Every array has sims first, so runs of blocks (threads, dask tasks) concatenate to
+    exactly the single run's arrays.
+    """
     from simsav.simulate import population_groups
 
     ag, aco = scenario.agreement, scenario.aco
@@ -148,30 +156,34 @@ def simulate_agreement(
     n_total = scenario.population.beneficiaries
     sums = simulate_panel_sums([(spec, count) for _, spec, count in groups], n, total,
                                persistence=ag.persistence, seed=root, block_size=bs,
-                               n_threads=n_threads)
+                               n_threads=n_threads, first_block=first_block,
+                               on_block=on_block)
     growth = (1.0 + ag.trend) ** np.arange(total)
     per_capita = sums.sum(axis=2) / n_total * growth
     mu_t = sum(count * spec.to_model().mean(truncated=True) for _, spec, count in groups)
     mu_t /= n_total
 
+    def normals(cols: int, stream: tuple[int, ...]) -> np.ndarray:
+        return _normals(n, cols, root, bs, stream, first_block)
+
     tau = np.full(n, aco.true_savings)
     ts_sd = aco.true_savings_sd_at(n_total)
     if ts_sd > 0:
-        tau = tau + ts_sd * _normals(n, 1, root, bs, _STREAM_TRUE_SAVINGS)[:, 0]
+        tau = tau + ts_sd * normals(1, _STREAM_TRUE_SAVINGS)[:, 0]
     actual = per_capita.copy()
     actual[:, b:] *= (1.0 - tau)[:, None]
     panel_actual = None
     if scenario.providers is not None:
         from simsav.providers import provider_effects
 
-        delta = provider_effects(scenario, n, root, bs)
+        delta = provider_effects(scenario, n, root, bs, first_block)
         panel_actual = sums * growth[None, :, None]
         panel_actual[:, b:, :] *= (1.0 - tau[:, None, None] - delta[:, None, :])
         actual = panel_actual.sum(axis=2) / n_total
     # risk-score growth in agreement years: spending follows it, the benchmark up to a cap
     risk = np.ones((n, years))
     if ag.risk_growth != 0.0 or ag.risk_growth_sd > 0.0:
-        r = ag.risk_growth + ag.risk_growth_sd * _normals(n, years, root, bs, _STREAM_RISK)
+        r = ag.risk_growth + ag.risk_growth_sd * normals(years, _STREAM_RISK)
         risk = np.cumprod(1.0 + r, axis=1)
         actual[:, b:] *= risk
         if panel_actual is not None:
@@ -179,18 +191,53 @@ def simulate_agreement(
     credited = risk if ag.risk_cap is None else np.minimum(risk, 1.0 + ag.risk_cap)
     trend_err = np.zeros((n, total))
     if ag.trend_error_sd > 0 and ag.benchmark != "expected":
-        trend_err = ag.trend_error_sd * _normals(n, total, root, bs, _STREAM_TREND)
+        trend_err = ag.trend_error_sd * normals(total, _STREAM_TREND)
     bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
     be_sd = aco.benchmark_error_sd_at(n_total)
     if be_sd > 0:
-        eps = be_sd * _normals(n, years, root, bs, _STREAM_BENCHMARK)
-        bench = bench * np.maximum(1.0 + eps, 1e-6)
-    expenditure = actual[:, b:]
-    quality = _quality_paths(scenario, n, root, bs)
+        bench = bench * np.maximum(1.0 + be_sd * normals(years, _STREAM_BENCHMARK), 1e-6)
+    quality = _quality_paths(scenario, n, root, bs, first_block)
+    out = {"benchmark": bench, "expenditure": actual[:, b:], "quality": quality,
+           "true_savings": np.broadcast_to(tau[:, None], (n, years)).copy()}
+    if panel_actual is not None:
+        from simsav.providers import provider_quality
+
+        out["panel_expenditure"] = panel_actual[:, b:, :]
+        out["panel_quality"] = provider_quality(scenario, quality, root, bs, first_block)
+    return out
+
+
+def simulate_agreement(
+    scenario: Scenario,
+    n: int,
+    root: np.random.SeedSequence,
+    bs: int,
+    n_threads: int | None,
+    seed_attr: int | str,
+    build: Callable[..., xr.Dataset],
+    *,
+    scheduler: Any = None,
+    blocks_per_task: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> xr.Dataset:
+    """Draw and settle a multi-year agreement (called by :func:`simsav.simulate`)."""
+    from simsav.simulate import population_groups
+
+    if scheduler is None:
+        drawn = draw_agreement(scenario, root, 0, n, bs, n_threads, progress)
+    else:
+        from simsav.distributed import draw_with_dask
+
+        drawn = draw_with_dask(draw_agreement, scenario, root, n, bs, scheduler=scheduler,
+                               blocks_per_task=blocks_per_task, progress=progress)
+    ag, aco = scenario.agreement, scenario.aco
+    years = ag.years
+    n_total = scenario.population.beneficiaries
+    bench, expenditure, quality = drawn["benchmark"], drawn["expenditure"], drawn["quality"]
     pct = _peer_percentile(scenario, quality)
     revenue = None if aco.revenue_share is None else aco.revenue_share * bench * n_total
 
-    settled_by_design: list[list[Settlement]] = []
+    per_design: list[Settlement] = []
     paid, true_up = [], []
     for d in scenario.designs:
         inputs: dict[str, Any] = dict(euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
@@ -200,24 +247,19 @@ def simulate_agreement(
             [d.contract(t) for t in range(years)], reconciliation=d.reconciliation,
             interim_payments=d.interim_payments, benchmark=bench, expenditure=expenditure,
             quality=quality, n_beneficiaries=n_total, percentile=pct, **inputs)
-        settled_by_design.append(s_years)
+        per_design.append(Settlement(**{f: np.stack([getattr(s, f) for s in s_years], axis=1)
+                                        for f in SETTLEMENT_FIELDS}))
         paid.append(p)
         true_up.append(tu)
-
-    # stack years into (sim, year) Settlements per design
-    per_design = [
-        Settlement(**{f: np.stack([getattr(s, f) for s in s_years], axis=1)
-                      for f in SETTLEMENT_FIELDS})
-        for s_years in settled_by_design
-    ]
     extra = {"aco_paid": np.stack(paid, axis=-1), "true_up": np.stack(true_up, axis=-1)}
     ds = build(scenario, n, seed_attr, bs, bench, expenditure, quality,
-               np.broadcast_to(tau[:, None], (n, years)), per_design, groups, extra)
-    if panel_actual is not None:
-        from simsav.providers import attach_providers, provider_quality
+               drawn["true_savings"], per_design, population_groups(scenario), extra)
+    if "panel_expenditure" in drawn:
+        from simsav.providers import attach_providers
 
-        ds = attach_providers(ds, scenario, panel_actual[:, b:, :],
-                              provider_quality(scenario, quality, root, bs))
+        ds = attach_providers(ds, scenario, drawn["panel_expenditure"],
+                              drawn["panel_quality"])
     ds.attrs["agreement"] = (
-        f"{years} years, {b} base years, benchmark {ag.benchmark}, trend {ag.trend}")
+        f"{years} years, {ag.base_years} base years, benchmark {ag.benchmark}, "
+        f"trend {ag.trend}")
     return ds

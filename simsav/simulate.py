@@ -243,12 +243,13 @@ def simulate(
     if not scenario.agreement.is_single_year:
         if draws != "per-beneficiary":
             raise ValueError("draws: the aggregate fast path covers one-year scenarios only")
-        if scheduler is not None:
-            raise ValueError("scheduler: multi-year agreements run in one process for now")
         from simsav.multiyear import simulate_agreement
 
-        return simulate_agreement(scenario, n, root, bs, n_threads, seed_attr,
-                                  _build_dataset)
+        ds = simulate_agreement(scenario, n, root, bs, n_threads, seed_attr, _build_dataset,
+                                scheduler=scheduler, blocks_per_task=blocks_per_task,
+                                progress=progress)
+        ds.attrs["draws"] = draws
+        return ds
     if scheduler is None:
         drawn = _draw(scenario, root, 0, n, bs, n_threads, progress, draws)
     else:

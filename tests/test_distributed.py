@@ -63,3 +63,21 @@ def test_cli_run_dask_matches_single_process(capsys):
     single = json.loads(capsys.readouterr().out)
     assert main([*argv, "--dask"]) == 0
     assert json.loads(capsys.readouterr().out) == single
+
+
+def test_dask_multi_year_with_providers_identical(client):
+    scn = parse_scenario({
+        "name": "dask-my", "seed": 5, "sims": 300, "block_size": 64,
+        "population": {"beneficiaries": 2_000},
+        "spending": {"model": "medicare-ffs", "mean": 11_000, "truncate_quantile": 0.99},
+        "aco": {"true_savings_sd": 0.01, "benchmark_error_sd": 0.01},
+        "quality": {"distribution": "beta", "mean": 0.85, "sd": 0.05, "persistence": 0.5},
+        "agreement": {"years": 3, "base_years": 3, "benchmark": "rolling",
+                      "trend_error_sd": 0.01, "risk_growth_sd": 0.01},
+        "providers": {"count": 8, "savings_sd": 0.02},
+        "distribution": "eac",
+        "designs": [{"name": "B", "preset": "mssp-basic-b"},
+                    {"name": "D", "preset": "mssp-basic-b", "reconciliation": "deferred"}],
+    })
+    xr.testing.assert_identical(simulate(scn), simulate(scn, scheduler=client,
+                                                        blocks_per_task=2))
