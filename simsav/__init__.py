@@ -22,8 +22,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from simsav.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
+from simsav.finances import finance_summary  # noqa: E402
 from simsav.msr import cms_msr  # noqa: E402
-from simsav.plotting import plot_msr_curve, plot_payout_distribution  # noqa: E402
+from simsav.plotting import (  # noqa: E402
+    plot_fan_chart,
+    plot_msr_curve,
+    plot_payout_distribution,
+    plot_probabilities_by_size,
+    plot_waterfall,
+)
+from simsav.providers import compare_distribution_rules  # noqa: E402
 from simsav.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
 from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
@@ -49,14 +57,19 @@ __all__ = [
     "calibrate_spending",
     "calibrate_to_concentration",
     "cms_msr",
+    "compare_distribution_rules",
+    "finance_summary",
     "get_preset",
     "load_puf",
     "load_scenario",
     "msr_curve",
     "open_dataset",
     "parse_scenario",
+    "plot_fan_chart",
     "plot_msr_curve",
     "plot_payout_distribution",
+    "plot_probabilities_by_size",
+    "plot_waterfall",
     "preset_names",
     "program_check",
     "puf_moments",

@@ -57,6 +57,7 @@ from pydantic import (
 from simsav.agreement import AgreementSpec
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
 from simsav.distribution import POLICIES, DistributionPolicy
+from simsav.finances import FinancesSpec
 from simsav.panel import PersistenceSpec
 from simsav.spending import SpendingSpec
 
@@ -373,6 +374,7 @@ class Scenario(_Frozen):
     agreement: AgreementSpec = AgreementSpec(persistence=PersistenceSpec.independent())
     providers: ProvidersSpec | None = None
     distribution: DistributionPolicy | None = None
+    finances: FinancesSpec | None = None
     designs: Annotated[list[Design], Field(min_length=1)]
 
     @field_validator("distribution", mode="before")

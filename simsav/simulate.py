@@ -249,7 +249,7 @@ def simulate(
                                 scheduler=scheduler, blocks_per_task=blocks_per_task,
                                 progress=progress)
         ds.attrs["draws"] = draws
-        return ds
+        return _finances(ds, scenario)
     if scheduler is None:
         drawn = _draw(scenario, root, 0, n, bs, n_threads, progress, draws)
     else:
@@ -280,7 +280,15 @@ def simulate(
         ds = attach_providers(ds, scenario, drawn["panel_expenditure"][:, None, :],
                               drawn["panel_quality"][:, None, :])
     ds.attrs["draws"] = draws
-    return ds
+    return _finances(ds, scenario)
+
+
+def _finances(ds: xr.Dataset, scenario: Scenario) -> xr.Dataset:
+    if scenario.finances is None:
+        return ds
+    from simsav.finances import attach_finances
+
+    return attach_finances(ds, scenario.finances)
 
 
 def _build_dataset(scenario: Scenario, n: int, seed_attr: int | str, bs: int,
@@ -399,13 +407,21 @@ def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -
     add = xr.Dataset(new, coords={"sim": ds["sim"], "year": ds["year"],
                                   "design": np.array([label], dtype=object),
                                   "preset": ("design", np.array([contract.name], dtype=object))})
-    per_design = [k for k in ds.data_vars if "design" in ds[k].dims]
+    if "provider_payout" in ds:
+        raise ValueError("ds: add_design cannot distribute to providers; put the design in "
+                         "the scenario")
+    per_design = [k for k in ds.data_vars if "design" in ds[k].dims
+                  and not k.startswith("fin_")]
     out = xr.concat([ds[per_design], add], dim="design", data_vars="all", coords="different",
                     compat="equals", join="exact", combine_attrs="override")
     for k in ds.data_vars:
-        if k not in per_design:
+        if k not in per_design and not k.startswith("fin_"):
             out[k] = ds[k]
     out.attrs = dict(ds.attrs)
+    if "finances" in ds.attrs:
+        from simsav.finances import FinancesSpec, attach_finances
+
+        out = attach_finances(out, FinancesSpec.model_validate_json(ds.attrs["finances"]))
     return out
 
 
