@@ -40,3 +40,16 @@ def test_summarize_frame_for_excel(tmp_path):
     t.to_excel(tmp_path / "s.xlsx")
     back = pd.read_excel(tmp_path / "s.xlsx", index_col=0)
     assert back.loc["one", "p_clear_msr"] == t.loc["one", "p_clear_msr"]
+
+
+def test_round_trip_multi_year_providers_finances(tmp_path):
+    scn = parse_scenario({
+        "name": "rich", "seed": 2, "population": {"beneficiaries": 2_000},
+        "spending": {"model": "gamma", "mean": 10_000, "cv": 2.0},
+        "agreement": {"years": 2}, "providers": {"count": 5}, "distribution": "eac",
+        "finances": {"fixed_cost": 1e5},
+        "designs": [{"name": "B", "preset": "mssp-basic-b"}],
+    })
+    ds = simulate(scn, n_sims=60)
+    assert {"provider_payout", "fin_net", "aco_paid"} <= set(ds.data_vars)
+    xr.testing.assert_identical(ds, open_dataset(save_dataset(ds, tmp_path / "r.nc")))
