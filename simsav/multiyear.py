@@ -13,7 +13,7 @@ from simsav.agreement import build_benchmarks
 from simsav.contracts import Contract
 from simsav.panel import simulate_panel_sums
 from simsav.quality import simulate_quality
-from simsav.rng import SeedLike, map_blocks
+from simsav.rng import SeedLike, block_normals
 from simsav.scenario import Scenario
 from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
 
@@ -27,14 +27,8 @@ _STREAM_TREND = (6,)
 
 def _normals(n: int, cols: int, seed: SeedLike, bs: int, stream: tuple[int, ...],
              first_block: int = 0) -> np.ndarray:
-    out = np.empty((n, cols))
-
-    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
-        out[start:stop] = rng.standard_normal((stop - start, cols))
-
-    map_blocks(fill, n, seed=seed, block_size=bs, n_threads=1, stream=stream,
-               first_block=first_block)
-    return out
+    return block_normals((n, cols), seed=seed, block_size=bs, stream=stream,
+                         first_block=first_block)
 
 
 def _quality_paths(scenario: Scenario, n: int, seed: SeedLike, bs: int,

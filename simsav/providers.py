@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from simsav.distribution import ProviderPanels, check_conservation, distribute
-from simsav.rng import map_blocks
+from simsav.rng import block_normals
 from simsav.scenario import Scenario
 
 __all__ = [
@@ -35,14 +35,8 @@ _STREAM_QUALITY = (8,)
 
 def _normals(shape: tuple[int, ...], seed: Any, bs: int, stream: tuple[int, ...],
              first_block: int) -> np.ndarray:
-    out = np.empty(shape)
-
-    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
-        out[start:stop] = rng.standard_normal((stop - start, *shape[1:]))
-
-    map_blocks(fill, shape[0], seed=seed, block_size=bs, n_threads=1, stream=stream,
-               first_block=first_block)
-    return out
+    return block_normals(shape, seed=seed, block_size=bs, stream=stream,
+                         first_block=first_block)
 
 
 def provider_effects(scenario: Scenario, n: int, seed: Any, bs: int,

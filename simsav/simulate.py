@@ -32,7 +32,13 @@ import xarray as xr
 from simsav import __version__
 from simsav.contracts import Contract
 from simsav.results import VARIABLES, var_attrs
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks, root_seed_sequence
+from simsav.rng import (
+    DEFAULT_BLOCK_SIZE,
+    SeedLike,
+    block_normals,
+    map_blocks,
+    root_seed_sequence,
+)
 from simsav.scenario import Scenario
 from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
 from simsav.spending import SpendingSpec, simulate_group_sums
@@ -98,14 +104,8 @@ def standard_normals(
     first_block: int = 0,
 ) -> np.ndarray:
     """Standard normal draws, one per sim, from sub-stream ``stream`` of each block."""
-    out = np.empty(n_sims)
-
-    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
-        out[start:stop] = rng.standard_normal(stop - start)
-
-    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=stream,
-               first_block=first_block)
-    return out
+    return block_normals((n_sims,), seed=seed, block_size=block_size, stream=stream,
+                         first_block=first_block)
 
 
 def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int,
