@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import _common
 import numba
 import numpy as np
 
@@ -56,16 +56,6 @@ SIZES = (10_000, 100_000, 1_000_000)
 SWEEP_N, SWEEP_SIMS = 1_000_000, 100_000
 
 
-def race(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Return each case's smallest wall time over ``repeat`` rounds (after a warm-up)."""
-    best = dict.fromkeys(cases, math.inf)
-    for rnd in range(repeat + 1):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            if rnd:
-                best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def _sims_for(spec: SpendingSpec, n: int, target_s: float) -> int:
@@ -85,7 +75,7 @@ def speedups(target_s: float, agg_sims: int, repeat: int) -> dict[str, Any]:
         for n in SIZES:
             groups = [(spec, n)]
             sims = _sims_for(spec, n, target_s)
-            times = race(
+            times = _common.race(
                 {
                     "per_beneficiary": partial(simulate_group_sums, groups, sims, seed=1),
                     "aggregate": partial(simulate_group_sums_aggregate, groups, agg_sims, seed=1),
@@ -119,7 +109,7 @@ def sweep(speed: dict[str, Any], repeat: int) -> dict[str, Any]:
         name: partial(simulate_group_sums_aggregate, [(spec, SWEEP_N)], SWEEP_SIMS, seed=2)
         for name, spec in MODELS.items()
     }
-    times = race(cases, repeat)
+    times = _common.race(cases, repeat)
     for name, t in times.items():
         ben = speed[name][str(SWEEP_N)]["per_beneficiary_us_per_sim"] * 1e-6 * SWEEP_SIMS
         out[name] = {

@@ -29,17 +29,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import _common
 import numba
 import numpy as np
 
@@ -56,16 +54,6 @@ MODELS = {
 }
 
 
-def race(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Return each case's smallest wall time over ``repeat`` rounds (after a warm-up)."""
-    best = dict.fromkeys(cases, math.inf)
-    for rnd in range(repeat + 1):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            if rnd:
-                best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 #: Sims per block in the benchmark: small, so that 2 threads have blocks to share.
@@ -93,7 +81,7 @@ def throughput(
             "panel_medicare_1thread": partial(panel, persistence=medicare, n_threads=1),
             "panel_medicare_2threads": partial(panel, persistence=medicare, n_threads=2),
         }
-        times = race(cases, repeat)
+        times = _common.race(cases, repeat)
         rate = {k: n * n_years * n_sims / t for k, t in times.items()}
         out[name] = {
             "slots": n,
@@ -112,6 +100,8 @@ def throughput(
 
 _MEMORY_SNIPPET = """
 import json, resource, sys, tracemalloc
+import _common
+
 from simsav.panel import PersistenceSpec, simulate_panel_sums
 from simsav.spending import SpendingSpec
 spec = SpendingSpec(model="medicare-ffs", mean=11000, truncate_quantile=0.99)
@@ -129,19 +119,7 @@ print(json.dumps({"tracemalloc_peak_bytes": peak, "maxrss_growth_kib": rss1 - rs
 
 def memory(sizes: Sequence[int], n_sims: int) -> dict[str, Any]:
     """Peak memory of one 3-year call per population size, each in a fresh subprocess."""
-    out: dict[str, Any] = {}
-    for n in sizes:
-        res = subprocess.run(
-            [sys.executable, "-c", _MEMORY_SNIPPET, str(n), str(n_sims)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out[str(n)] = json.loads(res.stdout.strip().splitlines()[-1])
-    peaks = [v["tracemalloc_peak_bytes"] for v in out.values()]
-    out["peak_ratio_largest_to_smallest"] = max(peaks) / max(min(peaks), 1)
-    out["sims"] = n_sims
-    return out
+    return _common.memory(_MEMORY_SNIPPET, sizes, n_sims)
 
 
 _COLD_SNIPPET = (
@@ -153,19 +131,8 @@ _COLD_SNIPPET = (
 
 
 def cold_start(*, cache: bool) -> float:
-    """Wall time (s) of a fresh process running a tiny panel simulation.
-
-    ``cache=True``: on a fresh ``NUMBA_CACHE_DIR``, run once to fill the cache, then time a
-    second run. ``False``: ``SIMSAV_NUMBA_CACHE=0`` (compile every time).
-    """
-    cmd = [sys.executable, "-c", _COLD_SNIPPET]
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, NUMBA_CACHE_DIR=tmp, SIMSAV_NUMBA_CACHE="1" if cache else "0")
-        if cache:
-            subprocess.run(cmd, env=env, check=True, capture_output=True)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        return time.perf_counter() - t0
+    """Wall time (s) of a fresh process running a tiny panel simulation."""
+    return _common.cold_start([sys.executable, "-c", _COLD_SNIPPET], cache=cache)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

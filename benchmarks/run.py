@@ -35,15 +35,14 @@ import math
 import os
 import platform
 import shlex
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import _common
 import numba
 import numpy as np
 
@@ -58,20 +57,6 @@ MODELS = {
 }
 
 
-def race(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Return each case's smallest wall time over ``repeat`` rounds.
-
-    The cases run round-robin (one call of each per round, after one warm-up round), so a
-    burst of load from other processes hits all of them rather than one.
-    """
-    best = dict.fromkeys(cases, math.inf)
-    for rnd in range(repeat + 1):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            if rnd:
-                best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def bare_loop(spec: SpendingSpec, n: int, n_sims: int) -> Callable[[], float]:
@@ -171,7 +156,7 @@ def throughput(n: int, n_sims: int, numpy_sims: int, repeat: int) -> dict[str, A
         }
         for v in variants:
             cases[f"numpy_{v}"] = numpy_chunked(spec, n, numpy_sims, v)
-        times = race(cases, repeat)
+        times = _common.race(cases, repeat)
         rate = {
             k: (n * (numpy_sims if k.startswith("numpy") else n_sims)) / t for k, t in times.items()
         }
@@ -216,19 +201,7 @@ print(json.dumps({"tracemalloc_peak_bytes": peak, "maxrss_growth_kib": rss1 - rs
 
 def memory(sizes: Sequence[int], n_sims: int) -> dict[str, Any]:
     """Peak memory of one call per population size, each in a fresh subprocess."""
-    out: dict[str, Any] = {}
-    for n in sizes:
-        res = subprocess.run(
-            [sys.executable, "-c", _MEMORY_SNIPPET, str(n), str(n_sims)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out[str(n)] = json.loads(res.stdout.strip().splitlines()[-1])
-    peaks = [v["tracemalloc_peak_bytes"] for v in out.values()]
-    out["peak_ratio_largest_to_smallest"] = max(peaks) / max(min(peaks), 1)
-    out["sims"] = n_sims
-    return out
+    return _common.memory(_MEMORY_SNIPPET, sizes, n_sims)
 
 
 _COLD_SNIPPET = (
@@ -238,25 +211,9 @@ _COLD_SNIPPET = (
 
 
 def cold_start(cmd: Sequence[str] | None = None, *, cache: bool) -> float:
-    """Return the wall time (s) of a fresh process running ``cmd``.
-
-    Parameters
-    ----------
-    cmd : sequence of str, optional
-        The command; default: import simsav and run a tiny simulation. Pass e.g.
-        ``["simsav", "run", "scenarios/x.toml"]`` to time the CLI.
-    cache : bool
-        ``True``: on a fresh ``NUMBA_CACHE_DIR``, run once to fill the cache, then time a
-        second run. ``False``: time a run with ``SIMSAV_NUMBA_CACHE=0`` (compile every time).
-    """
-    cmd = list(cmd) if cmd else [sys.executable, "-c", _COLD_SNIPPET]
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, NUMBA_CACHE_DIR=tmp, SIMSAV_NUMBA_CACHE="1" if cache else "0")
-        if cache:
-            subprocess.run(cmd, env=env, check=True, capture_output=True)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        return time.perf_counter() - t0
+    """Wall time (s) of a fresh process running ``cmd`` (default: a tiny simulation)."""
+    return _common.cold_start(list(cmd) if cmd else [sys.executable, "-c", _COLD_SNIPPET],
+                              cache=cache)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
