@@ -36,7 +36,12 @@ from simsav.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
 from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
 from simsav.settle import Settlement, settle, settle_one  # noqa: E402
-from simsav.simulate import add_design, simulate, sweep_sizes  # noqa: E402
+from simsav.simulate import (  # noqa: E402
+    add_design,
+    compare_attribution,
+    simulate,
+    sweep_sizes,
+)
 from simsav.sizing import msr_curve  # noqa: E402
 from simsav.spending import SpendingSpec, calibrate_to_concentration  # noqa: E402
 from simsav.spending import calibrate as calibrate_spending  # noqa: E402
@@ -57,6 +62,7 @@ __all__ = [
     "calibrate_spending",
     "calibrate_to_concentration",
     "cms_msr",
+    "compare_attribution",
     "compare_distribution_rules",
     "finance_summary",
     "get_preset",

@@ -55,6 +55,7 @@ from pydantic import (
 )
 
 from simsav.agreement import AgreementSpec
+from simsav.attribution import AttributionSpec
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
 from simsav.distribution import POLICIES, DistributionPolicy
 from simsav.finances import FinancesSpec
@@ -375,6 +376,7 @@ class Scenario(_Frozen):
     providers: ProvidersSpec | None = None
     distribution: DistributionPolicy | None = None
     finances: FinancesSpec | None = None
+    attribution: AttributionSpec = AttributionSpec()
     designs: Annotated[list[Design], Field(min_length=1)]
 
     @field_validator("distribution", mode="before")
@@ -392,6 +394,12 @@ class Scenario(_Frozen):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"design names must be unique; repeated: {', '.join(dup)}")
+        if not self.attribution.is_trivial:
+            if not self.agreement.is_single_year:
+                raise ValueError("attribution: churn and retrospective assignment are "
+                                 "simulated for one-year scenarios only for now")
+            if self.providers is not None:
+                raise ValueError("attribution: not combined with [providers] yet")
         if self.strata and self.providers:
             raise ValueError("give strata or providers, not both (providers draw one spending "
                              "model per panel)")

@@ -47,6 +47,7 @@ __all__ = [
     "simulate",
     "add_design",
     "sweep_sizes",
+    "compare_attribution",
     "population_groups",
     "stratum_counts",
 ]
@@ -141,6 +142,9 @@ def _draw(
     """
     groups = population_groups(scenario)
     n_total = scenario.population.beneficiaries
+    att = scenario.attribution
+    if not att.is_trivial:
+        return _draw_attributed(scenario, seed, first_block, n, bs, n_threads, on_block)
     if draws == "aggregate":
         from simsav.aggregate import simulate_group_sums_aggregate as group_sums
     else:
@@ -179,6 +183,50 @@ def _draw(
     out["panel_quality"] = provider_quality(scenario, quality[:, None], seed, bs,
                                             first_block)[:, 0, :]
     return out
+
+
+def _draw_attributed(
+    scenario: Scenario,
+    seed: np.random.SeedSequence,
+    first_block: int,
+    n: int,
+    bs: int,
+    n_threads: int | None,
+    on_block: Callable[[int], None] | None,
+) -> dict[str, np.ndarray]:
+    """The random stage with churn and retrospective assignment (:mod:`simsav.attribution`).
+
+    Per sim the attributed count ``n_att`` varies: it sets the MSR, and expenditure per
+    capita is ``(spending − τ · managed spending) / n_att``.
+    """
+    from simsav.attribution import attributed_sums, benchmark_per_capita
+
+    att = scenario.attribution
+    groups = [(spec, count) for _, spec, count in population_groups(scenario)]
+    a = attributed_sums(groups, n, attribution=att, seed=seed, block_size=bs,
+                        n_threads=n_threads, first_block=first_block, on_block=on_block)
+    n_att = a["count"].sum(axis=1).astype(np.float64)
+    mu_t = benchmark_per_capita(groups, att)
+    aco = scenario.aco
+    n_total = scenario.population.beneficiaries
+    true_sav = np.full(n, aco.true_savings)
+    ts_sd = aco.true_savings_sd_at(n_total)
+    if ts_sd > 0:
+        true_sav = true_sav + ts_sd * standard_normals(n, seed, bs, _STREAM_TRUE_SAVINGS,
+                                                       first_block=first_block)
+    benchmark = np.full(n, mu_t)
+    be_sd = aco.benchmark_error_sd_at(n_total)
+    if be_sd > 0:
+        eps = standard_normals(n, seed, bs, _STREAM_BENCHMARK, first_block=first_block)
+        benchmark = mu_t * np.maximum(1.0 + be_sd * eps, 1e-6)
+    spending = a["spending"].sum(axis=1) - true_sav * a["managed_spending"].sum(axis=1)
+    return {
+        "benchmark": benchmark,
+        "expenditure": spending / np.maximum(n_att, 1.0),
+        "quality": _quality(scenario, n, seed, bs, first_block),
+        "true_savings": true_sav,
+        "n_attributed": n_att,
+    }
 
 
 def simulate(
@@ -240,6 +288,9 @@ def simulate(
         f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
     if draws not in ("per-beneficiary", "aggregate"):
         raise ValueError(f"draws: must be 'per-beneficiary' or 'aggregate', got {draws!r}")
+    if draws == "aggregate" and not scenario.attribution.is_trivial:
+        raise ValueError("draws: the aggregate fast path has no attribution; use "
+                         "'per-beneficiary'")
     if not scenario.agreement.is_single_year:
         if draws != "per-beneficiary":
             raise ValueError("draws: the aggregate fast path covers one-year scenarios only")
@@ -261,12 +312,13 @@ def simulate(
                                scheduler=scheduler, blocks_per_task=blocks_per_task,
                                progress=progress)
     n_total = scenario.population.beneficiaries
+    n_settle: Any = drawn.get("n_attributed", n_total)
     aco = scenario.aco
     bench = drawn["benchmark"]
-    revenue = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_total
+    revenue = np.nan if aco.revenue_share is None else aco.revenue_share * bench * n_settle
     contracts = scenario.contracts()
     settled: list[Settlement] = [
-        settle(c, benchmark=bench, expenditure=drawn["expenditure"], n_beneficiaries=n_total,
+        settle(c, benchmark=bench, expenditure=drawn["expenditure"], n_beneficiaries=n_settle,
                quality=drawn["quality"], revenue=revenue, agreement_year=aco.agreement_year,
                euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue)
         for c in contracts.values()
@@ -279,6 +331,12 @@ def simulate(
 
         ds = attach_providers(ds, scenario, drawn["panel_expenditure"][:, None, :],
                               drawn["panel_quality"][:, None, :])
+    if "n_attributed" in drawn:
+        ds["n_attributed"] = xr.DataArray(drawn["n_attributed"][:, None], dims=("sim", "year"),
+                                          attrs={"units": "1",
+                                                 "long_name": "attributed beneficiaries",
+                                                 "puf_column": "N_AB"})
+        ds.attrs["attribution"] = scenario.attribution.model_dump_json()
     ds.attrs["draws"] = draws
     return _finances(ds, scenario)
 
@@ -463,3 +521,51 @@ def sweep_sizes(
                                              name="size"), combine_attrs="override")
     out["size"].attrs = {"units": "1", "long_name": "assigned beneficiaries"}
     return out
+
+
+def compare_attribution(
+    scenario: Scenario,
+    variants: dict[str, Any],
+    *,
+    n_sims: int | None = None,
+    seed: SeedLike = None,
+) -> Any:
+    """How attribution choices move the savings rate and P(clear MSR), same population.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    variants : dict
+        Name -> :class:`~simsav.attribution.AttributionSpec` (or its mapping).
+    n_sims, seed :
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variant, design): mean and SD of the savings rate, mean attributed
+        count, P(clear MSR), P(owe losses), with Monte Carlo standard errors.
+    """
+    import pandas as pd
+
+    from simsav.attribution import AttributionSpec
+    from simsav.results import summarize
+
+    rows = []
+    for name, spec in variants.items():
+        att = spec if isinstance(spec, AttributionSpec) else AttributionSpec.model_validate(spec)
+        scn = scenario.model_copy(update={"attribution": att})
+        ds = simulate(scn, n_sims=n_sims, seed=seed)
+        s = summarize(ds).isel(year=-1)
+        count = (ds["n_attributed"] if "n_attributed" in ds else ds["n_beneficiaries"])
+        for d in ds["design"].values:
+            rate = ds["savings_rate"].sel(design=d).isel(year=-1)
+            rows.append({
+                "attribution": name, "design": str(d),
+                "savings_rate_mean": float(rate.mean()), "savings_rate_sd": float(rate.std()),
+                "attributed_mean": float(count.mean()),
+                "p_clear_msr": float(s["p_clear_msr"].sel(design=d)),
+                "se_p_clear_msr": float(s["se_p_clear_msr"].sel(design=d)),
+                "p_owe_loss": float(s["p_owe_loss"].sel(design=d)),
+            })
+    return pd.DataFrame(rows).set_index(["attribution", "design"])

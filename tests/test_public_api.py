@@ -9,8 +9,8 @@ EXPECTED = {
     "plot_payout_distribution", "preset_names", "presets", "save_dataset", "settle",
     "settle_one", "simulate", "summarize", "summary_table", "load_puf", "replicate_puf",
     "msr_curve", "plot_msr_curve", "calibrate_puf", "program_check", "puf_moments",
-    "sweep_sizes", "compare_distribution_rules", "finance_summary", "plot_fan_chart",
-    "plot_probabilities_by_size", "plot_waterfall",
+    "sweep_sizes", "compare_attribution", "compare_distribution_rules", "finance_summary",
+    "plot_fan_chart", "plot_probabilities_by_size", "plot_waterfall",
 }
 
 
