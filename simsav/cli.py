@@ -257,18 +257,24 @@ def _write_outputs(out: Path, ds: Any, table: Any) -> None:
         pass
     else:
         atomic_write(out / "summary.xlsx", lambda p: table.to_excel(p, engine="openpyxl"))
+    _save_png(out / "payouts.png", lambda: plot_payout_distribution(ds))
 
-    def png(p: Path) -> None:
+
+def _save_png(path: str | Path, draw: Callable[[], Any]) -> None:
+    """Draw off-screen (Agg) and write the figure of the Axes ``draw()`` returns, atomically."""
+    from simsav.results import atomic_write
+
+    def write(p: Path) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        ax = plot_payout_distribution(ds)
+        ax = draw()
         ax.figure.savefig(p, dpi=120, format="png")
         plt.close(ax.figure)
 
-    atomic_write(out / "payouts.png", png)
+    atomic_write(path, write)
 
 
 # --------------------------------------------------------------------- validate, compare
@@ -350,19 +356,8 @@ def _cmd_msr(args: argparse.Namespace) -> int:
         raise InputError(str(e)) from None
     if args.plot:
         from simsav.plotting import plot_msr_curve
-        from simsav.results import atomic_write
 
-        def png(p: Path) -> None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            ax = plot_msr_curve(ds)
-            ax.figure.savefig(p, dpi=120, format="png")
-            plt.close(ax.figure)
-
-        atomic_write(args.plot, png)
+        _save_png(args.plot, lambda: plot_msr_curve(ds))
     keys = ["msr", "msr_low", "msr_high", "mlr", "normal", "cms_table"]
     if args.json:
         _print_json({"sizes": sizes, **{k: ds[k].values.tolist() for k in keys},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,6 +307,3 @@ def _restore_dtypes(ds: xr.Dataset) -> xr.Dataset:
             ds[name] = ds[name].astype(bool)
     return ds
 
-
-def _mapping_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if isinstance(v, str | int | float)}

@@ -125,6 +125,25 @@ def _quality(scenario: Scenario, n_sims: int, seed: SeedLike, block_size: int,
     return out
 
 
+def _aco_terms(
+    scenario: Scenario, mu_t: float, n: int, seed: SeedLike, bs: int, first_block: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sim: the ACO's true savings and the benchmark around ``mu_t`` (with its error)."""
+    aco = scenario.aco
+    n_total = scenario.population.beneficiaries
+    true_sav = np.full(n, aco.true_savings)
+    ts_sd = aco.true_savings_sd_at(n_total)
+    if ts_sd > 0:
+        true_sav = true_sav + ts_sd * standard_normals(n, seed, bs, _STREAM_TRUE_SAVINGS,
+                                                       first_block=first_block)
+    benchmark = np.full(n, mu_t)
+    be_sd = aco.benchmark_error_sd_at(n_total)
+    if be_sd > 0:
+        eps = standard_normals(n, seed, bs, _STREAM_BENCHMARK, first_block=first_block)
+        benchmark = mu_t * np.maximum(1.0 + be_sd * eps, 1e-6)
+    return true_sav, benchmark
+
+
 def _draw(
     scenario: Scenario,
     seed: np.random.SeedSequence,
@@ -140,11 +159,10 @@ def _draw(
     The random stage of :func:`simulate`, for any run of whole blocks, so a run split into
     pieces (threads, dask tasks) draws exactly what the whole run draws.
     """
+    if not scenario.attribution.is_trivial:
+        return _draw_attributed(scenario, seed, first_block, n, bs, n_threads, on_block)
     groups = population_groups(scenario)
     n_total = scenario.population.beneficiaries
-    att = scenario.attribution
-    if not att.is_trivial:
-        return _draw_attributed(scenario, seed, first_block, n, bs, n_threads, on_block)
     if draws == "aggregate":
         from simsav.aggregate import simulate_group_sums_aggregate as group_sums
     else:
@@ -155,20 +173,7 @@ def _draw(
     )
     spend = sums.sum(axis=1) / n_total
     mu_t = sum(count * spec.to_model().mean(truncated=True) for _, spec, count in groups)
-    mu_t /= n_total
-
-    def normals(stream: tuple[int, ...]) -> np.ndarray:
-        return standard_normals(n, seed, bs, stream, first_block=first_block)
-
-    aco = scenario.aco
-    true_sav = np.full(n, aco.true_savings)
-    ts_sd = aco.true_savings_sd_at(n_total)
-    if ts_sd > 0:
-        true_sav = true_sav + ts_sd * normals(_STREAM_TRUE_SAVINGS)
-    benchmark = np.full(n, mu_t)
-    be_sd = aco.benchmark_error_sd_at(n_total)
-    if be_sd > 0:
-        benchmark = mu_t * np.maximum(1.0 + be_sd * normals(_STREAM_BENCHMARK), 1e-6)
+    true_sav, benchmark = _aco_terms(scenario, mu_t / n_total, n, seed, bs, first_block)
     quality = _quality(scenario, n, seed, bs, first_block)
     out = {"benchmark": benchmark, "quality": quality, "true_savings": true_sav}
     if scenario.providers is None:
@@ -207,18 +212,7 @@ def _draw_attributed(
                         n_threads=n_threads, first_block=first_block, on_block=on_block)
     n_att = a["count"].sum(axis=1).astype(np.float64)
     mu_t = benchmark_per_capita(groups, att)
-    aco = scenario.aco
-    n_total = scenario.population.beneficiaries
-    true_sav = np.full(n, aco.true_savings)
-    ts_sd = aco.true_savings_sd_at(n_total)
-    if ts_sd > 0:
-        true_sav = true_sav + ts_sd * standard_normals(n, seed, bs, _STREAM_TRUE_SAVINGS,
-                                                       first_block=first_block)
-    benchmark = np.full(n, mu_t)
-    be_sd = aco.benchmark_error_sd_at(n_total)
-    if be_sd > 0:
-        eps = standard_normals(n, seed, bs, _STREAM_BENCHMARK, first_block=first_block)
-        benchmark = mu_t * np.maximum(1.0 + be_sd * eps, 1e-6)
+    true_sav, benchmark = _aco_terms(scenario, mu_t, n, seed, bs, first_block)
     spending = a["spending"].sum(axis=1) - true_sav * a["managed_spending"].sum(axis=1)
     return {
         "benchmark": benchmark,
