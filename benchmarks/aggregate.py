@@ -12,7 +12,7 @@ round-robin and the best of ``repeat`` rounds is kept, as in ``benchmarks/run.py
 * ``speedup``: for each model and N in 10,000, 100,000 and 1,000,000, the per-sim cost
   of :func:`simsav.spending.simulate_group_sums` (sims chosen so a call takes about
   ``--target`` seconds) over that of
-  :func:`simsav.aggregate.simulate_group_sums_aggregate` (timed on
+  :func:`simsav.draw.aggregate.simulate_group_sums_aggregate` (timed on
   ``--agg-sims`` sims, since the same few sims take it a millisecond or two, mostly fixed
   overhead); ``same_sims_speedup`` is the plain wall-time ratio on the per-beneficiary
   call's sims (fixed overhead included). Both use all numba threads.
@@ -41,7 +41,7 @@ import _common
 import numba
 import numpy as np
 
-from simsav.aggregate import aggregate_plan, simulate_group_sums_aggregate
+from simsav.draw.aggregate import aggregate_plan, simulate_group_sums_aggregate
 from simsav.spending import SpendingSpec, simulate_group_sums
 
 MODELS = {

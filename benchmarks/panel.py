@@ -1,4 +1,4 @@
-"""Throughput, memory and cold start of the multi-year panel kernel (simsav.panel).
+"""Throughput, memory and cold start of the multi-year panel kernel (simsav.draw.panel).
 
 Usage::
 
@@ -10,7 +10,7 @@ Everything is measured in the same run and reported as rates and ratios (never a
 assertions). Cases run round-robin and the best of several rounds is kept.
 
 * ``throughput``: beneficiary-years per second of
-  :func:`simsav.panel.simulate_panel_sums` (``n`` slots x ``n_years`` years per sim) with
+  :func:`simsav.draw.panel.simulate_panel_sums` (``n`` slots x ``n_years`` years per sim) with
   independent years and with :meth:`PersistenceSpec.medicare` (exits, survivor map), 1 and
   2 threads, against the one-year kernel :func:`simsav.spending.simulate_group_sums` on the
   same beneficiary-years (``n_years`` groups of ``n``: what independent years cost there);
@@ -41,7 +41,7 @@ import _common
 import numba
 import numpy as np
 
-from simsav.panel import PersistenceSpec, simulate_panel_sums
+from simsav.draw.panel import PersistenceSpec, simulate_panel_sums
 from simsav.spending import SpendingSpec, simulate_group_sums
 
 MODELS = {
@@ -102,7 +102,7 @@ _MEMORY_SNIPPET = """
 import json, resource, sys, tracemalloc
 import _common
 
-from simsav.panel import PersistenceSpec, simulate_panel_sums
+from simsav.draw.panel import PersistenceSpec, simulate_panel_sums
 from simsav.spending import SpendingSpec
 spec = SpendingSpec(model="medicare-ffs", mean=11000, truncate_quantile=0.99)
 n, n_sims = int(sys.argv[1]), int(sys.argv[2])
@@ -123,7 +123,7 @@ def memory(sizes: Sequence[int], n_sims: int) -> dict[str, Any]:
 
 
 _COLD_SNIPPET = (
-    "from simsav.panel import PersistenceSpec, simulate_panel_sums; "
+    "from simsav.draw.panel import PersistenceSpec, simulate_panel_sums; "
     "from simsav.spending import SpendingSpec; "
     "simulate_panel_sums([(SpendingSpec(mean=1e4, truncate_quantile=0.99), 100)], 10, 3, "
     "persistence=PersistenceSpec.medicare(), seed=0)"

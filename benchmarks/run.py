@@ -46,7 +46,7 @@ import _common
 import numba
 import numpy as np
 
-from simsav import _kernels
+from simsav.kernels import spending as _kernels
 from simsav.spending import SpendingSpec, kernel_args, simulate_group_sums
 
 MODELS = {

@@ -11,7 +11,7 @@ import argparse
 import json
 import time
 
-from simsav.sizing import msr_curve
+from simsav.analysis.msr_sizing import msr_curve
 
 SPEC = {"model": "medicare-ffs", "mean": 11_000, "truncate_quantile": 0.99}
 SIZES = [1_000, 10_000, 100_000, 1_000_000]

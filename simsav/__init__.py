@@ -20,10 +20,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from simsav.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
+from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
+from simsav.analysis.msr_sizing import msr_curve  # noqa: E402
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
-from simsav.finances import finance_summary  # noqa: E402
-from simsav.msr import cms_msr  # noqa: E402
+from simsav.contracts.msr import cms_msr  # noqa: E402
+from simsav.draw.providers import compare_distribution_rules  # noqa: E402
+from simsav.io.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.plotting import (  # noqa: E402
     plot_fan_chart,
     plot_msr_curve,
@@ -31,18 +33,16 @@ from simsav.plotting import (  # noqa: E402
     plot_probabilities_by_size,
     plot_waterfall,
 )
-from simsav.providers import compare_distribution_rules  # noqa: E402
-from simsav.puf import load_puf, replicate_puf  # noqa: E402
 from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
 from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
-from simsav.settle import Settlement, settle, settle_one  # noqa: E402
+from simsav.settlement import Settlement, settle, settle_one  # noqa: E402
+from simsav.settlement.finances import finance_summary  # noqa: E402
 from simsav.simulate import (  # noqa: E402
     add_design,
     compare_attribution,
     simulate,
     sweep_sizes,
 )
-from simsav.sizing import msr_curve  # noqa: E402
 from simsav.spending import SpendingSpec, calibrate_to_concentration  # noqa: E402
 from simsav.spending import calibrate as calibrate_spending  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Numba options for simsav: the only module that sets them.
 
-Every kernel in :mod:`simsav._kernels` is compiled through :func:`jit`, so the options
+Every kernel in :mod:`simsav.kernels.spending` is compiled through :func:`jit`, so the options
 live in one place:
 
 * ``nogil=True`` always: kernels run on a thread pool, one block of sims per task

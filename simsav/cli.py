@@ -89,7 +89,7 @@ def _pct(x: float) -> str:
 
 
 def _cmd_settle(args: argparse.Namespace) -> int:
-    from simsav.settle import settle_one
+    from simsav.settlement.rules import settle_one
 
     contract = get_preset(args.preset)
     if args.msr is not None:
@@ -334,7 +334,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------------------- msr
 def _cmd_msr(args: argparse.Namespace) -> int:
-    from simsav.sizing import default_spending, msr_curve
+    from simsav.analysis.msr_sizing import default_spending, msr_curve
 
     try:
         sizes = [int(float(x)) for x in args.sizes.split(",") if x.strip()]
@@ -382,7 +382,7 @@ def _cmd_msr(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- replicate-puf
 def _cmd_replicate_puf(args: argparse.Namespace) -> int:
-    from simsav.puf import replicate_puf
+    from simsav.io.puf import replicate_puf
 
     source: Any = args.file
     if args.file.isdigit():
@@ -411,7 +411,7 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- calibrate-puf
 def _cmd_calibrate_puf(args: argparse.Namespace) -> int:
-    from simsav.calibrate import calibrate_puf_cli_payload
+    from simsav.analysis.calibrate import calibrate_puf_cli_payload
 
     for f in args.files:
         if not f.isdigit() and not Path(f).exists():

@@ -1,4 +1,4 @@
-"""The multi-year path of :func:`simsav.simulate` (see :mod:`simsav.agreement`)."""
+"""The multi-year path of :func:`simsav.simulate` (see :mod:`simsav.draw.agreement`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from simsav.agreement import build_benchmarks
 from simsav.contracts import Contract
-from simsav.panel import simulate_panel_sums
-from simsav.quality import simulate_quality
+from simsav.draw.agreement import build_benchmarks
+from simsav.draw.panel import simulate_panel_sums
 from simsav.rng import SeedLike, block_normals
 from simsav.scenario import Scenario
-from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
+from simsav.settlement.quality import simulate_quality
+from simsav.settlement.rules import SETTLEMENT_FIELDS, Settlement, settle
 
 __all__ = ["simulate_agreement", "settle_agreement", "draw_agreement"]
 
@@ -78,7 +78,7 @@ def settle_agreement(
     percentile : ndarray, optional
         Peer rank of the quality score, for CMS-points scoring.
     **inputs
-        Passed to :func:`simsav.settle.settle` (revenue, euc_fraction, low_revenue).
+        Passed to :func:`simsav.settlement.rules.settle` (revenue, euc_fraction, low_revenue).
 
     Returns
     -------
@@ -168,7 +168,7 @@ def draw_agreement(
     actual[:, b:] *= (1.0 - tau)[:, None]
     panel_actual = None
     if scenario.providers is not None:
-        from simsav.providers import provider_effects
+        from simsav.draw.providers import provider_effects
 
         delta = provider_effects(scenario, n, root, bs, first_block)
         panel_actual = sums * growth[None, :, None]
@@ -194,7 +194,7 @@ def draw_agreement(
     out = {"benchmark": bench, "expenditure": actual[:, b:], "quality": quality,
            "true_savings": np.broadcast_to(tau[:, None], (n, years)).copy()}
     if panel_actual is not None:
-        from simsav.providers import provider_quality
+        from simsav.draw.providers import provider_quality
 
         out["panel_expenditure"] = panel_actual[:, b:, :]
         out["panel_quality"] = provider_quality(scenario, quality, root, bs, first_block)
@@ -249,7 +249,7 @@ def simulate_agreement(
     ds = build(scenario, n, seed_attr, bs, bench, expenditure, quality,
                drawn["true_savings"], per_design, population_groups(scenario), extra)
     if "panel_expenditure" in drawn:
-        from simsav.providers import attach_providers
+        from simsav.draw.providers import attach_providers
 
         ds = attach_providers(ds, scenario, drawn["panel_expenditure"],
                               drawn["panel_quality"])

@@ -106,7 +106,7 @@ def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
         ax.plot(n, ds["msr"] * pct, "o-", color="C0", label=f"MSR ({method})")
     ax.plot(n, ds["normal"] * pct, "--", color="C1", label="normal approximation")
     grid = np.geomspace(max(float(n.min()), 500.0), max(float(n.max()), 60_000.0), 200)
-    from simsav.msr import cms_msr
+    from simsav.contracts.msr import cms_msr
 
     ax.plot(grid, cms_msr(grid) * pct, "-", color="k", linewidth=1.2,
             label="CMS table, 42 CFR 425.604(b)")

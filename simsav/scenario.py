@@ -54,12 +54,12 @@ from pydantic import (
     model_validator,
 )
 
-from simsav.agreement import AgreementSpec
-from simsav.attribution import AttributionSpec
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
-from simsav.distribution import POLICIES, DistributionPolicy
-from simsav.finances import FinancesSpec
-from simsav.panel import PersistenceSpec
+from simsav.draw.agreement import AgreementSpec
+from simsav.draw.attribution import AttributionSpec
+from simsav.draw.panel import PersistenceSpec
+from simsav.settlement.distribution import POLICIES, DistributionPolicy
+from simsav.settlement.finances import FinancesSpec
 from simsav.spending import SpendingSpec
 
 __all__ = [
@@ -134,7 +134,7 @@ class ACOEffects(_Frozen):
     true_savings_var_n : float
         Part of the true-savings variance that falls with size: the SD used at ``N``
         beneficiaries is ``sqrt(true_savings_sd² + true_savings_var_n / N)``. Across real
-        ACOs the spread beyond claims noise shrinks with size (:mod:`simsav.calibrate`).
+        ACOs the spread beyond claims noise shrinks with size (:mod:`simsav.analysis.calibrate`).
     benchmark_error_sd : float
         ACO-level error in the benchmark, fraction of the benchmark (normal, mean 0).
     benchmark_error_var_n : float
@@ -307,7 +307,7 @@ class Design(BaseModel):
         One preset per agreement year, e.g. a glide path from BASIC A to E.
     reconciliation : {"annual", "deferred"}
         Settle each year, or also settle the agreement's cumulative savings at the end
-        (recommendation 4; :mod:`simsav.agreement`).
+        (recommendation 4; :mod:`simsav.draw.agreement`).
     interim_payments : bool
         With deferred reconciliation, whether annual settlements are paid on the way.
     """

@@ -40,7 +40,7 @@ from simsav.rng import (
     root_seed_sequence,
 )
 from simsav.scenario import Scenario
-from simsav.settle import SETTLEMENT_FIELDS, Settlement, settle
+from simsav.settlement.rules import SETTLEMENT_FIELDS, Settlement, settle
 from simsav.spending import SpendingSpec, simulate_group_sums
 
 __all__ = [
@@ -164,7 +164,7 @@ def _draw(
     groups = population_groups(scenario)
     n_total = scenario.population.beneficiaries
     if draws == "aggregate":
-        from simsav.aggregate import simulate_group_sums_aggregate as group_sums
+        from simsav.draw.aggregate import simulate_group_sums_aggregate as group_sums
     else:
         group_sums = simulate_group_sums
     sums = group_sums(
@@ -179,7 +179,7 @@ def _draw(
     if scenario.providers is None:
         out["expenditure"] = spend * (1.0 - true_sav)
         return out
-    from simsav.providers import provider_effects, provider_quality
+    from simsav.draw.providers import provider_effects, provider_quality
 
     delta = provider_effects(scenario, n, seed, bs, first_block)
     panel_exp = sums * (1.0 - true_sav[:, None] - delta)
@@ -199,12 +199,12 @@ def _draw_attributed(
     n_threads: int | None,
     on_block: Callable[[int], None] | None,
 ) -> dict[str, np.ndarray]:
-    """The random stage with churn and retrospective assignment (:mod:`simsav.attribution`).
+    """The random stage with churn and retrospective assignment (:mod:`simsav.draw.attribution`).
 
     Per sim the attributed count ``n_att`` varies: it sets the MSR, and expenditure per
     capita is ``(spending − τ · managed spending) / n_att``.
     """
-    from simsav.attribution import attributed_sums, benchmark_per_capita
+    from simsav.draw.attribution import attributed_sums, benchmark_per_capita
 
     att = scenario.attribution
     groups = [(spec, count) for _, spec, count in population_groups(scenario)]
@@ -260,7 +260,7 @@ def simulate(
         Called with the number of sims drawn as blocks finish (e.g. ``tqdm.update``).
     draws : {"per-beneficiary", "aggregate"}
         Draw every beneficiary (the reference), or the fast path of
-        :mod:`simsav.aggregate` — exact for gamma, a binomial count of non-zero and of
+        :mod:`simsav.draw.aggregate` — exact for gamma, a binomial count of non-zero and of
         tail beneficiaries drawn exactly, and a three-moment body — that costs
         O(sims) rather than O(beneficiaries × sims) and agrees within Monte Carlo error.
         The two give different draws for the same seed. One-year scenarios only.
@@ -321,7 +321,7 @@ def simulate(
                         drawn["quality"], drawn["true_savings"], settled,
                         population_groups(scenario))
     if scenario.providers is not None:
-        from simsav.providers import attach_providers
+        from simsav.draw.providers import attach_providers
 
         ds = attach_providers(ds, scenario, drawn["panel_expenditure"][:, None, :],
                               drawn["panel_quality"][:, None, :])
@@ -338,7 +338,7 @@ def simulate(
 def _finances(ds: xr.Dataset, scenario: Scenario) -> xr.Dataset:
     if scenario.finances is None:
         return ds
-    from simsav.finances import attach_finances
+    from simsav.settlement.finances import attach_finances
 
     return attach_finances(ds, scenario.finances)
 
@@ -471,7 +471,7 @@ def add_design(ds: xr.Dataset, contract: Contract, *, name: str | None = None) -
             out[k] = ds[k]
     out.attrs = dict(ds.attrs)
     if "finances" in ds.attrs:
-        from simsav.finances import FinancesSpec, attach_finances
+        from simsav.settlement.finances import FinancesSpec, attach_finances
 
         out = attach_finances(out, FinancesSpec.model_validate_json(ds.attrs["finances"]))
     return out
@@ -530,7 +530,7 @@ def compare_attribution(
     ----------
     scenario : Scenario
     variants : dict
-        Name -> :class:`~simsav.attribution.AttributionSpec` (or its mapping).
+        Name -> :class:`~simsav.draw.attribution.AttributionSpec` (or its mapping).
     n_sims, seed :
         As for :func:`simulate`.
 
@@ -542,7 +542,7 @@ def compare_attribution(
     """
     import pandas as pd
 
-    from simsav.attribution import AttributionSpec
+    from simsav.draw.attribution import AttributionSpec
     from simsav.results import summarize
 
     rows = []

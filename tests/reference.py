@@ -1,4 +1,4 @@
-"""Slow pure-NumPy reference for ``simsav._kernels.group_sums_block``.
+"""Slow pure-NumPy reference for ``simsav.kernels.spending.group_sums_block``.
 
 It draws the same variates from the same Generator in the same order as the kernel
 (sim by sim, group by group, beneficiary by beneficiary; see the table in

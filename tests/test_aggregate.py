@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simsav import aggregate
-from simsav.aggregate import (
+from simsav.draw import aggregate as aggregate
+from simsav.draw.aggregate import (
     EXACT_COUNT,
     STREAM,
     TAIL_COUNT,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simsav.msr import cms_msr
+from simsav.contracts.msr import cms_msr
 from simsav.scenario import ScenarioError, parse_scenario
 from simsav.simulate import simulate
 

@@ -1,4 +1,4 @@
-"""Tests of simsav.attribution: trivial equality, churn theory, selection, determinism."""
+"""Tests of simsav.draw.attribution: trivial equality, churn theory, selection, determinism."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 from pydantic import ValidationError
 from scipy import integrate, special, stats
 
-from simsav import _attribution_kernels as ak
-from simsav.attribution import (
+from simsav.draw.attribution import (
     ATTRIBUTION_EXAMPLE,
     AttributionSpec,
     attributed_sums,
     benchmark_per_capita,
     expected_attribution,
 )
+from simsav.kernels import attribution as ak
 from simsav.spending import SpendingSpec, simulate_group_sums
 
 MEAN, CV = 10_000.0, 2.0

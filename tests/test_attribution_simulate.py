@@ -4,14 +4,14 @@
 - random churn leaves the expected savings rate unchanged and widens its SD to
   CV_T / sqrt(N_eff), N_eff = N (1 - churn_out + churn_in) (theory: Var(T/n) = sigma^2 E[1/n]);
 - spending-dependent leaving moves the savings rate by 1 - E[X | attributed] / mu, computed
-  by quadrature independently of the kernel (simsav.attribution.expected_attribution).
+  by quadrature independently of the kernel (simsav.draw.attribution.expected_attribution).
 """
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from simsav.attribution import expected_attribution
+from simsav.draw.attribution import expected_attribution
 from simsav.scenario import ScenarioError, parse_scenario
 from simsav.simulate import compare_attribution, simulate
 
@@ -52,7 +52,7 @@ def test_random_churn_unbiased_and_wider_by_theory():
 
 
 def test_sicker_leavers_move_the_savings_rate_as_theory_says():
-    from simsav.attribution import AttributionSpec
+    from simsav.draw.attribution import AttributionSpec
     from simsav.spending import SpendingSpec
 
     att = {"method": "retrospective", "churn_out": 0.1, "leave_tilt": 0.3}

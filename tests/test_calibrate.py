@@ -1,4 +1,4 @@
-"""ACO-level terms calibrated to the MSSP public-use files (simsav.calibrate).
+"""ACO-level terms calibrated to the MSSP public-use files (simsav.analysis.calibrate).
 
 Every expected number comes from the public files themselves (recomputed here with plain
 pandas, or counts published about them), never from an earlier run of this code.
@@ -10,7 +10,7 @@ Tolerances, and where they come from
   0.16–0.27 points), capped at ±0.5 points. Measured model error beyond sampling: none
   (χ² = 0.5 on 3 d.f.), so no allowance is added.
 * program_check of the shipped scenario on PY2018–2022, per row:
-  ``3 · sqrt(se_observed² + se_simulated²) + MODEL_ERROR`` (simsav.calibrate.MODEL_ERROR:
+  ``3 · sqrt(se_observed² + se_simulated²) + MODEL_ERROR`` (simsav.analysis.calibrate.MODEL_ERROR:
   0.15 points of SD, 2 points of share under benchmark, 3 points of share earning, each
   measured on the files; see its comment). With 4,000 sims per band the Monte Carlo SE is
   ≤ 0.06 points of SD and ≤ 0.8 points of a share; the observed SEs are 0.2–0.3 points of
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsav.calibrate import (
+from simsav.analysis.calibrate import (
     BAND_EDGES,
     CALIBRATION_YEARS,
     CHECK_YEARS,
@@ -44,7 +44,7 @@ from simsav.calibrate import (
     resize_scenario,
     savings_rate_moments,
 )
-from simsav.puf import load_puf
+from simsav.io.puf import load_puf
 from simsav.scenario import load_scenario, parse_scenario
 from simsav.simulate import simulate
 from simsav.spending import SpendingSpec

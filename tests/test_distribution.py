@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from simsav.distribution import (
+from simsav.settlement.distribution import (
     ORG_TYPES,
     POLICIES,
     RULES,

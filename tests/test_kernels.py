@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simsav import _kernels, _numba, spending
+from simsav import _numba, spending
+from simsav.kernels import spending as _kernels
 from simsav.rng import block_generator, root_seed_sequence
 from simsav.spending import (
     Empirical,

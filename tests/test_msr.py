@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simsav.msr import CMS_MSR_TABLE, cms_msr, interpolate_table
+from simsav.contracts.msr import CMS_MSR_TABLE, cms_msr, interpolate_table
 
 # 42 CFR 425.604(b): (low count, high count, rate at low, rate at high), percent.
 CFR_604B = [

@@ -1,4 +1,4 @@
-"""Multi-year panels (simsav.panel): marginals, correlation structure, persistence targets,
+"""Multi-year panels (simsav.draw.panel): marginals, correlation structure, persistence targets,
 determinism and memory.
 
 Oracles are independent of the kernels: the models' own ``quantile`` (scipy), the survivor
@@ -16,9 +16,8 @@ import pytest
 from pydantic import ValidationError
 from scipy import special, stats
 
-from simsav import _panel_kernels as pk
-from simsav import panel
-from simsav.panel import (
+from simsav.draw import panel as panel
+from simsav.draw.panel import (
     MEDICARE_PERSISTENCE,
     PERSISTENCE_TARGETS,
     PersistenceSpec,
@@ -30,6 +29,7 @@ from simsav.panel import (
     simulate_panel_sums,
     survivor_map,
 )
+from simsav.kernels import panel as pk
 from simsav.spending import Lognormal, SpendingModel, SpendingSpec, simulate_group_sums
 
 SPECS: dict[str, SpendingSpec] = {
@@ -92,7 +92,7 @@ def reference_panel_sums(
     n_years: int,
     p: PersistenceSpec,
 ) -> np.ndarray:
-    """Pure-NumPy version of the kernel's draw order (see simsav._panel_kernels).
+    """Pure-NumPy version of the kernel's draw order (see simsav.kernels.panel).
 
     The survivor map is the library's table, linearly interpolated as the kernel does;
     the table itself is checked against Owen's T in ``test_survivor_map_matches_owens_t``.

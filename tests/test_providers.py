@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from simsav.distribution import expected_slopes
-from simsav.providers import compare_distribution_rules
+from simsav.draw.providers import compare_distribution_rules
 from simsav.scenario import ScenarioError, parse_scenario
+from simsav.settlement.distribution import expected_slopes
 from simsav.simulate import simulate
 
 

@@ -1,4 +1,4 @@
-"""simsav.puf: CMS MSSP results files loaded into one table, and replicated from the rules.
+"""simsav.io.puf: CMS MSSP results files loaded into one table, and replicated from the rules.
 
 Expected values are CMS's published numbers, read off the raw files (the cell text is
 quoted in each test), never simsav's own output.
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsav.puf import (
+from simsav.io.puf import (
     TRACKS,
     bundled_years,
     load_crosswalk,

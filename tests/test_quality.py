@@ -5,14 +5,14 @@ import pytest
 from scipy import stats
 
 from simsav.contracts import get_preset
-from simsav.quality import (
+from simsav.settlement.quality import (
     cms_points,
     cms_quality_score,
     effective_quality,
     goal_scale,
     simulate_quality,
 )
-from simsav.settle import settle_one
+from simsav.settlement.rules import settle_one
 
 # MSSP 2012 final rule: points per measure by percentile band (30th..90th)
 TABLE = [(0, 0.0), (29.99, 0.0), (30, 1.10), (39.9, 1.10), (40, 1.25), (50, 1.40),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from simsav.contracts import get_preset
-from simsav.settle import settle, settle_one
+from simsav.settlement.rules import settle, settle_one
 
 T1 = get_preset("mssp-track1-2012")
 NOSEQ = {"sequestration": 0.0}

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsav.contracts import PRESETS
-from simsav.settle import settle
+from simsav.settlement.rules import settle
 
 settings.register_profile("fast", max_examples=60, deadline=None)
 settings.load_profile("fast")

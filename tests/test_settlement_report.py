@@ -3,7 +3,7 @@
 The report ("Financial Reconciliation Report", P.A1540.ACO.STLMT.Y2022) is bundled in
 ``tests/data`` as CSVs, one per sheet (provenance: ``../shared/data/README.md``,
 mssp_settlement_example). Every row of Table 3 that the rules determine is recomputed with
-:func:`simsav.settle.settle` and the ``mssp-basic-b`` preset from the report's inputs:
+:func:`simsav.settlement.rules.settle` and the ``mssp-basic-b`` preset from the report's inputs:
 assigned beneficiaries [A], person-years [B], per-capita expenditure [E] and benchmark [F],
 the quality score [R] and whether the quality performance standard was met [S]. Money must
 agree to the cent.
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from simsav.contracts import get_preset
-from simsav.msr import cms_msr
-from simsav.puf import load_puf
-from simsav.settle import settle
+from simsav.contracts.msr import cms_msr
+from simsav.io.puf import load_puf
+from simsav.settlement.rules import settle
 
 DATA = Path(__file__).parent / "data"
 CENT = 0.005

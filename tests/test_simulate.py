@@ -140,7 +140,7 @@ def test_draw_once_settle_many_designs_share_draws():
 
 def test_settlement_matches_settle_reference():
     from simsav.contracts import get_preset
-    from simsav.settle import settle
+    from simsav.settlement.rules import settle
 
     ds = simulate(scenario(**SMALL), n_sims=200)
     s = settle(get_preset("mssp-basic-e").with_terms(msr=0.01),

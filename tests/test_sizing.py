@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simsav.msr import cms_msr
-from simsav.sizing import cms_2011_msr, msr_curve
+from simsav.analysis.msr_sizing import cms_2011_msr, msr_curve
+from simsav.contracts.msr import cms_msr
 from tests.test_msr import CFR_604B, TABLE_A4_LOW
 
 # literature.md §8 case 1: expected values of the reconstruction, percent

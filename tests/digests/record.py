@@ -78,7 +78,8 @@ def main() -> None:
     """Write ``scenarios.json``."""
     table = {f"{rel}::{draws}": run_case(rel, draws) for rel, draws in cases()}
     out = HERE / "scenarios.json"
-    out.write_text(json.dumps({"n_sims": N_SIMS, "cases": table}, separators=(",", ":"), sort_keys=True))
+    text = json.dumps({"n_sims": N_SIMS, "cases": table}, separators=(",", ":"), sort_keys=True)
+    out.write_text(text)
     print(f"wrote {out} ({len(table)} cases)", file=sys.stderr)
 
 

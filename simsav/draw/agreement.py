@@ -1,7 +1,7 @@
 """Multi-year agreements: persistent spending, benchmarks, glide paths, deferred MSR.
 
 The random stage draws ``base_years + years`` years of spending for the same population
-(:func:`simsav.panel.simulate_panel_sums`: people stay high- or low-cost, some die or leave
+(:func:`simsav.draw.panel.simulate_panel_sums`: people stay high- or low-cost, some die or leave
 and are replaced) and settles each agreement year. Per sim, in agreement year ``t``:
 
 * spending grows at ``trend`` a year; the ACO's true savings (drawn once per sim, an
@@ -41,7 +41,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simsav.panel import PersistenceSpec
+from simsav.draw.panel import PersistenceSpec
 
 __all__ = ["AgreementSpec", "CMS_WEIGHTS", "benchmark_weights"]
 
@@ -74,7 +74,7 @@ class AgreementSpec(BaseModel):
     risk_cap : float or None
         Cap on cumulative positive risk growth credited to the benchmark (0.03), or None.
     persistence : PersistenceSpec, "medicare" or "independent"
-        How beneficiaries' spending persists and how they leave (:mod:`simsav.panel`).
+        How beneficiaries' spending persists and how they leave (:mod:`simsav.draw.panel`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

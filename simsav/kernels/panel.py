@@ -1,7 +1,7 @@
 """Numba kernels for multi-year panels of persistent beneficiaries (private).
 
 Arrays and a Generator in, accumulators out; validation, packing of parameters and the
-latent-process tables live in :mod:`simsav.panel`.
+latent-process tables live in :mod:`simsav.draw.panel`.
 
 The latent process
 ------------------
@@ -34,7 +34,7 @@ spending is summed slot by slot in draw order (no reassociation: no fastmath).
 is drawn after *every* year (also the last) when ``exit_on``, so exits are known for
 every year, and ``eps`` only between years.
 
-Spending from a score ``w`` (model codes as in :mod:`simsav._kernels`, plus ``TABLE``)
+Spending from a score ``w`` (model codes as in :mod:`simsav.kernels.spending`, plus ``TABLE``)
 -------------------------------------------------------------------------------------
 ==================  ===============================================================
 code                ``x = F^-1(Phi(w))``
@@ -55,7 +55,7 @@ TABLE               ``exp(L(w))``, ``L`` the cubic Hermite interpolant of
 
 ``Phi`` and ``Q`` use ``erfc`` (accurate in both tails), ``Phi^-1`` is Wichura's AS241
 (``_ndtri``; relative error ~1e-16), ``exp(mu + sigma v)`` goes through the kernels'
-vectorized :func:`simsav._kernels._exp_affine`.
+vectorized :func:`simsav.kernels.spending._exp_affine`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ import math
 
 import numpy as np
 
-from simsav._kernels import (
+from simsav._numba import jit
+from simsav.kernels.spending import (
     CHUNK,
     EMPIRICAL,
     GAMMA,
@@ -73,7 +74,6 @@ from simsav._kernels import (
     LOGNORMAL_PARETO,
     _exp_affine,
 )
-from simsav._numba import jit
 
 __all__ = [
     "CHUNK",
@@ -384,7 +384,7 @@ def panel_sums_block(
     counts, codes, offsets : ndarray of int64
         Slots per group, panel model code per group, parameter offsets (``G + 1``).
     params : ndarray of float64
-        Concatenated panel parameters (see :mod:`simsav.panel`).
+        Concatenated panel parameters (see :mod:`simsav.draw.panel`).
     caps : ndarray of float64, shape (G,)
         Per-beneficiary cap per group (``inf``: none).
     latent : ndarray of float64, shape (8,)

@@ -74,7 +74,7 @@ Why this is valid
 * With a cap at a usual level (e.g. the 99th percentile), ``u = c`` as soon as
   ``N > 100 * TAIL_COUNT``: no tail value is drawn at all.
 * Groups of at most :data:`EXACT_COUNT` beneficiaries are drawn beneficiary by
-  beneficiary with the per-beneficiary kernel (:func:`simsav._kernels.group_sums_block`,
+  beneficiary with the per-beneficiary kernel (:func:`simsav.kernels.spending.group_sums_block`,
   on this module's stream): exact, and as cheap as the split there. A larger group with
   fewer than :data:`TAIL_COUNT` expected non-zero beneficiaries takes ``u = 0``: every
   non-zero value is drawn exactly.
@@ -353,7 +353,7 @@ _Packed = tuple[
 
 def _draw_kernel(rng: np.random.Generator, packed: _Packed, size: int) -> NDArray[np.float64]:
     """Draw ``size`` sums of one small group with the per-beneficiary kernel."""
-    from simsav import _kernels  # numba is imported only when drawing
+    from simsav.kernels import spending as _kernels  # numba is imported only when drawing
 
     out_sum, out_raw, out_ncap = _kernels.empty_outputs(size, 1)
     _kernels.group_sums_block(rng, *packed, out_sum, out_raw, out_ncap)

@@ -108,7 +108,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
 
 from simsav.contracts import CMS_ELECTIONS
-from simsav.puf import load_puf
+from simsav.io.puf import load_puf
 from simsav.scenario import Scenario, parse_scenario
 from simsav.simulate import simulate
 from simsav.spending import SpendingSpec

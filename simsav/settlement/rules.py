@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from simsav.contracts import Contract
-from simsav.msr import interpolate_table
+from simsav.contracts.msr import interpolate_table
 
 __all__ = ["Settlement", "settle", "settle_one", "OUTCOME_LABELS", "SETTLEMENT_FIELDS"]
 
@@ -258,7 +258,7 @@ def settle(
     q = _arr("quality", quality, lo=0.0, hi=1.0)
     q_raw = q  # standards and gates test the score itself; scoring only scales sharing
     if c.quality_scoring != "score":
-        from simsav.quality import effective_quality
+        from simsav.settlement.quality import effective_quality
 
         prior = None if quality_prior is None else _arr(
             "quality_prior", quality_prior, lo=0.0, hi=1.0, allow_nan=True)

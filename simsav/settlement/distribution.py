@@ -31,7 +31,7 @@ participating organization gets, and how individual providers share):
    ``"own-savings"`` by each panel's own losses), so payouts go negative; or it is borne
    by the ACO entity (``"aco"``), out of its own capital.
 4. **Earmarked fund.** Forfeited savings reinvested in an earmarked ACO fund
-   (recommendation 5, :attr:`~simsav.settle.Settlement.reinvested_aco`) are tracked as a
+   (recommendation 5, :attr:`~simsav.settlement.rules.Settlement.reinvested_aco`) are tracked as a
    running balance. They are never distributed and never pay losses: recommendation 5
    earmarks them for the ACO's future performance, "not used to finance incremental
    growth or compensation".
@@ -581,7 +581,7 @@ def distribute(
         The policy, its fields as a mapping, or a name of :data:`POLICIES`.
     receipts : array_like, broadcastable to (sim, year)
         What the payer pays the ACO, USD (>= 0): ``earned_savings + quality_bonus`` of
-        :class:`~simsav.settle.Settlement`.
+        :class:`~simsav.settlement.rules.Settlement`.
     panels : ProviderPanels
         The providers; fixes ``(sim, year)``.
     losses_owed : array_like, default 0

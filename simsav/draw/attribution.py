@@ -379,7 +379,7 @@ def attributed_sums(
     terms, rule = _terms(attribution, bool(per_ben))
     stream = () if (attribution.is_trivial and not per_ben) else ATTRIBUTION_STREAM
 
-    from simsav import _attribution_kernels as ak  # numba is imported only when drawing
+    from simsav.kernels import attribution as ak  # numba is imported only when drawing
 
     shape = (n_sims, counts.size)
     out_count = np.empty(shape, dtype=np.int64)

@@ -6,7 +6,7 @@ encrypted ``ACO_Num`` identifiers in 2014–2017, track flags or track codes, ra
 fractions, ``"7.17%"`` strings or plain percents, money with ``$`` and thousands commas.
 :func:`load_puf` reads any of them into one normalized table (one row per ACO, snake_case
 columns, rates as fractions, money in dollars), and :func:`replicate_puf` recomputes every
-ACO's result from the settlement rules with :func:`simsav.settle.settle` and compares it
+ACO's result from the settlement rules with :func:`simsav.settlement.rules.settle` and compares it
 with what CMS reported.
 
 The bundled files (``simsav/data/puf``, provenance in its ``README.md``) cover PY2013–2022;
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from simsav.contracts import Contract, get_preset
-from simsav.msr import cms_msr
-from simsav.settle import settle
+from simsav.contracts.msr import cms_msr
+from simsav.settlement.rules import settle
 
 __all__ = [
     "PHE_SHARE_OF_YEAR",
@@ -898,7 +898,7 @@ def replicate_puf_table(source: Any, *, performance_year: int | None = None) -> 
     the agreement, and the extreme-and-uncontrollable-circumstances adjustment (``DisAdj``,
     or the COVID-19 PHE's share of the year, :data:`PHE_SHARE_OF_YEAR`). The reported
     sharing and loss rates and ``EarnSaveLoss`` are never inputs. Each track is settled
-    with :func:`puf_contract` and :func:`simsav.settle.settle`.
+    with :func:`puf_contract` and :func:`simsav.settlement.rules.settle`.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ import xarray as xr
 from scipy import stats
 
 from simsav import __version__
-from simsav.msr import cms_msr
+from simsav.contracts.msr import cms_msr
 from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike
 from simsav.simulate import standard_normals
 from simsav.spending import SpendingSpec, simulate_group_sums
@@ -156,7 +156,7 @@ def msr_curve(
     block_size, n_threads :
         Passed to the kernel (results depend on ``block_size`` only).
     draws : {"per-beneficiary", "aggregate"}
-        The aggregate fast path (:mod:`simsav.aggregate`) makes sweeps to 1,000,000
+        The aggregate fast path (:mod:`simsav.draw.aggregate`) makes sweeps to 1,000,000
         beneficiaries and 100,000 sims take seconds.
 
     Returns
@@ -180,7 +180,7 @@ def msr_curve(
     if method == "simulate" and n_sims < 100:
         raise ValueError(f"n_sims: must be >= 100 to size an MSR, got {n_sims}")
     if draws == "aggregate":
-        from simsav.aggregate import simulate_group_sums_aggregate as group_sums
+        from simsav.draw.aggregate import simulate_group_sums_aggregate as group_sums
     elif draws == "per-beneficiary":
         group_sums = simulate_group_sums
     else:

@@ -99,7 +99,7 @@ MODEL_NAMES: tuple[str, ...] = (
     "medicare-ffs",
 )
 
-# Kernel model codes; must equal simsav._kernels' constants (checked by a test). Kept here
+# Kernel model codes; must equal simsav.kernels.spending' constants (checked by a test). Kept here
 # so that importing this module does not import numba.
 _GAMMA, _LOGNORMAL, _HURDLE_LOGNORMAL, _LOGNORMAL_PARETO, _EMPIRICAL = 0, 1, 2, 3, 4
 
@@ -143,7 +143,7 @@ class KernelArgs(NamedTuple):
     Attributes
     ----------
     code : int
-        Kernel model code (see :mod:`simsav._kernels`).
+        Kernel model code (see :mod:`simsav.kernels.spending`).
     params : ndarray of float64
         Kernel parameters for that code.
     truncate_at : float
@@ -1606,7 +1606,7 @@ def simulate_group_stats(
     n_sims = int(n_sims)
     counts, codes, offsets, params, caps = _pack_groups(groups)
 
-    from simsav import _kernels  # numba is imported only when drawing
+    from simsav.kernels import spending as _kernels  # numba is imported only when drawing
 
     out_sum, out_raw, out_ncap = _kernels.empty_outputs(n_sims, counts.size)
 

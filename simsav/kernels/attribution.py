@@ -1,6 +1,6 @@
 """Numba kernels for attribution: arrays and a Generator in, per-sim accumulators out.
 
-Private; :mod:`simsav.attribution` validates, allocates and seeds. The model and its maths
+Private; :mod:`simsav.draw.attribution` validates, allocates and seeds. The model and its maths
 are documented there. Two paths fill the same outputs:
 
 ``aggregate`` (no spending-dependent leaving, no visit rule)
@@ -8,8 +8,8 @@ are documented there. Two paths fill the same outputs:
     ``churn_out > 0`` and ``n > 0``), then, under retrospective assignment, the number of
     arrivals ``binomial(n, churn_in)`` (likewise); then the spending sums of stayers,
     then of leavers (prospective) or arrivals (retrospective), each by
-    :mod:`simsav._kernels`' own per-model sum routines. With no churn this draws exactly
-    what :func:`simsav._kernels.group_sums_block` draws (same variates, same order).
+    :mod:`simsav.kernels.spending`' own per-model sum routines. With no churn this draws exactly
+    what :func:`simsav.kernels.spending.group_sums_block` draws (same variates, same order).
 
 ``per-beneficiary``
     Per beneficiary of the start-of-year list: spending and its normal score
@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from simsav._kernels import (
+from simsav._numba import jit
+from simsav.kernels.spending import (
     CHUNK,
     EMPIRICAL,
     GAMMA,
@@ -38,7 +39,6 @@ from simsav._kernels import (
     _sum_lognormal,
     _sum_lognormal_pareto,
 )
-from simsav._numba import jit
 
 __all__ = [
     "SCORE_LIMIT",
@@ -286,7 +286,7 @@ def attributed_block(
     rng : numpy.random.Generator
         The block's generator; advanced in place.
     counts, codes, offsets, params, caps : ndarray
-        As for :func:`simsav._kernels.group_sums_block` (empirical supports sorted).
+        As for :func:`simsav.kernels.spending.group_sums_block` (empirical supports sorted).
     terms : ndarray of float64, shape (7,)
         ``(retrospective, churn_out, churn_in, leave_tilt, leave_cut, mover_managed,
         per_beneficiary)``; flags are 0 or 1, ``leave_cut = ndtri(1 - churn_out)``.

@@ -6,7 +6,7 @@ savings_sd²)`` drawn once per sim (sub-stream 7), so panel ``i`` spends
 ``X_i × (1 − τ − δ_i)`` where ``τ`` is the ACO's true savings, and the ACO's expenditure is
 the sum over panels. A provider's quality is the ACO's score plus ``N(0, quality_sd²)``
 (sub-stream 8), clipped to [0, 1]. With a ``[distribution]`` policy, what the ACO is paid
-each year is split by :func:`simsav.distribution.distribute` — infrastructure, a reserve
+each year is split by :func:`simsav.settlement.distribution.distribute` — infrastructure, a reserve
 that pays losses first, organization types by weight, providers by the rule — and money is
 checked to be conserved to the cent in every sim and year.
 """
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from simsav.distribution import ProviderPanels, check_conservation, distribute
 from simsav.rng import block_normals
 from simsav.scenario import Scenario
+from simsav.settlement.distribution import ProviderPanels, check_conservation, distribute
 
 __all__ = [
     "provider_effects",
@@ -123,7 +123,7 @@ def attach_providers(ds: xr.Dataset, scenario: Scenario, panel_expenditure: np.n
     return ds
 
 
-#: Dataset variable -> field of :meth:`simsav.distribution.Distribution.usd`.
+#: Dataset variable -> field of :meth:`simsav.settlement.distribution.Distribution.usd`.
 _DIST_FIELDS = {
     "dist_infrastructure": "infrastructure",
     "dist_reserve_in": "reserve_in",
@@ -147,8 +147,8 @@ def compare_distribution_rules(
     """What a provider faces under each distribution rule, for one design's money.
 
     The same payments to the ACO and the same panels are split under each rule
-    (:func:`simsav.distribution.compare_rules`); per rule and provider: the mean and SD of
-    its payout over the agreement, the chance it is charged, and how strongly its payout
+    (:func:`simsav.settlement.distribution.compare_rules`); per rule and provider: the mean
+    and SD of its payout over the agreement, the chance it is charged, and how strongly its payout
     follows its own panel's savings (``slope_own``: dollars it receives per dollar its own
     panel saves — the incentive to stint) against the rest of the ACO's savings
     (``slope_others``), by regression across sims.
@@ -168,7 +168,7 @@ def compare_distribution_rules(
     xarray.Dataset
         Dims ``rule`` and ``provider``.
     """
-    from simsav.distribution import compare_rules
+    from simsav.settlement.distribution import compare_rules
 
     p, policy = scenario.providers, scenario.distribution
     if p is None or policy is None:

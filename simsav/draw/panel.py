@@ -13,7 +13,7 @@ Each beneficiary *slot* carries a latent standard-normal cost score ``z``; spend
 year is ``F^-1(Phi(z))`` for the group's spending model ``F`` (a Gaussian copula), capped.
 The score is ``N(0, 1)`` in every year, so **each year's marginal is exactly the model's**
 (to 1e-8 relative where a transform is tabulated: the gamma quantile and the non-zero
-part of a hurdle; see :mod:`simsav._panel_kernels`).
+part of a hurdle; see :mod:`simsav.kernels.panel`).
 Between years (:class:`PersistenceSpec`):
 
 * **exit**: the beneficiary leaves when ``exit_corr * z + sqrt(1 - exit_corr**2) * eta``
@@ -430,7 +430,7 @@ def _panel_params(ka: KernelArgs) -> tuple[int, NDArray[np.float64]]:
 
     ``params`` is always a fresh writable array (see :func:`_latent_args`).
     """
-    from simsav import _panel_kernels as pk  # numba only when drawing
+    from simsav.kernels import panel as pk  # numba only when drawing
 
     p = ka.params
     if ka.code == _spending._GAMMA:
@@ -553,7 +553,7 @@ def simulate_panel_sums(
     counts, codes, offsets, params, caps = _pack_panel(groups)
     latent, m_tab, exit_on = _latent_args(p, sums=True)
 
-    from simsav import _panel_kernels  # numba is imported only when drawing
+    from simsav.kernels import panel as _panel_kernels  # numba is imported only when drawing
 
     out = np.empty((n_sims, n_years, counts.size), dtype=np.float64)
 
@@ -624,7 +624,7 @@ def simulate_panel_paths(
     code, params = _panel_params(_as_model(model).kernel_args())
     latent, m_tab, exit_on = _latent_args(p, sums=False)
 
-    from simsav import _panel_kernels
+    from simsav.kernels import panel as _panel_kernels
 
     x = np.empty((n, n_years), dtype=np.float64)
     gone = np.empty((n, n_years), dtype=np.bool_)

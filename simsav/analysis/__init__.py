@@ -1,0 +1,1 @@
+"""Analyses built on simulation and settlement: MSR sizing, calibration, comparisons."""

@@ -1,0 +1,1 @@
+"""The random stage: every random input of a run, block by block."""

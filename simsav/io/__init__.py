@@ -1,0 +1,1 @@
+"""Files: CMS public-use files and their replication."""

@@ -1,0 +1,1 @@
+"""Numba kernels: arrays and a Generator in, accumulators out (private)."""
