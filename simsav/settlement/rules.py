@@ -1,25 +1,36 @@
 """Settlement of a shared-savings contract: the reference for every payout simsav prints.
 
 :func:`settle` applies a :class:`~simsav.contracts.Contract` to arrays of benchmarks and
-expenditures, vectorized with numpy. It follows the order of CMS's settlement reports
-(Table 3 of the Financial Reconciliation Report; rows [A]–[GG]) and ``contract-rules.md`` §1:
+expenditures, vectorized with numpy, in the order of CMS's settlement reports (Table 3 of
+the Financial Reconciliation Report, rows [A]–[GG]) and ``contract-rules.md`` §1:
 
-1. gross savings ``(B − E) × person-years`` against the (discounted) benchmark; savings rate;
-2. MSR / MLR in dollars; outcome: savings (cleared the MSR), losses (two-sided, beyond the
-   MLR) or neither;
-3. final sharing rate from quality; shared savings; 2% sequestration; payment cap;
-4. shared loss rate; shared losses; loss cap; extreme-and-uncontrollable reduction;
-5. quality bonus; forfeited savings and where they went; the payer's net.
+1. :func:`_savings` — gross savings ``(B − E) × person-years`` against the (discounted)
+   benchmark, and the savings rate [V CFR604(d), CFR605(d)];
+2. :func:`_outcome` — MSR / MLR by the contract's rule and the outcome: savings (cleared
+   the MSR), losses (two-sided, beyond the MLR) or neither [V CFR604(b), CFR605(b),
+   CFR606(b)];
+3. :func:`_sharing` — quality and the final sharing rate, shared savings, sequestration,
+   the payment cap and any withhold [V CFR502, CFR512, CFR604(e)-(f), CFR605(d)];
+4. :func:`_losses` — shared loss rate, shared losses, the loss cap and the extreme and
+   uncontrollable circumstances reduction [V CFR605(d), CFR606(f)-(g), CFR606(i),
+   CFR610(f)];
+5. :func:`_bonus_and_forfeits` — the quality bonus paid regardless of savings, forfeited
+   savings and where they went, and the payer's net (the source document's
+   recommendations 2 and 5).
 
-Signs: money paid to the ACO is positive; ``shared_losses`` ≥ 0 is what the ACO owes.
-Conservation, for every element with gross savings ≥ 0::
+The outputs are declared once in :mod:`simsav.settlement.fields`. Signs: money paid to the
+ACO is positive; ``shared_losses`` ≥ 0 is what the ACO owes. Conservation, for every
+element with gross savings ≥ 0::
 
     earned_savings + payer_kept + reinvested == gross_savings
+
+:func:`settle` validates its inputs (it is a public boundary); :func:`settle_arrays` is the
+same rules for inputs already validated by the draw stage (:mod:`simsav.reconcile`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, make_dataclass
 from typing import Any
 
 import numpy as np
@@ -27,98 +38,91 @@ from numpy.typing import ArrayLike, NDArray
 
 from simsav.contracts import Contract
 from simsav.contracts.msr import interpolate_table
+from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS
+from simsav.settlement.quality import effective_quality
 
-__all__ = ["Settlement", "settle", "settle_one", "OUTCOME_LABELS", "SETTLEMENT_FIELDS"]
+__all__ = [
+    "OUTCOME_LABELS",
+    "SETTLEMENT_FIELDS",
+    "SettleInputs",
+    "Settlement",
+    "settle",
+    "settle_arrays",
+    "settle_one",
+    "settle_trusted",
+]
 
 #: Outcome codes: 1 = shared savings (cleared the MSR), 0 = neither, −1 = shared losses.
 OUTCOME_LABELS = {1: "savings", 0: "corridor", -1: "losses"}
 
 F64 = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+
+
+def _outcome_label(self: Any) -> NDArray[np.str_]:
+    """Outcome codes as strings ("savings", "corridor", "losses")."""
+    return np.vectorize(OUTCOME_LABELS.__getitem__, otypes=[str])(self.outcome)
+
+
+def _to_dict(self: Any) -> dict[str, Any]:
+    """Scalars (0-d) as Python numbers, arrays as lists; ``outcome`` as a label."""
+    out: dict[str, Any] = {}
+    for name in SETTLEMENT_FIELDS:
+        v = self.outcome_label if name == "outcome" else getattr(self, name)
+        out[name] = v.item() if v.ndim == 0 else v.tolist()
+    return out
+
+
+Settlement = make_dataclass(
+    "Settlement",
+    [(f.name, np.ndarray) for f in FIELDS],
+    frozen=True,
+    namespace={
+        "outcome_label": property(_outcome_label),
+        "to_dict": _to_dict,
+        "__module__": __name__,
+        "__doc__": (
+            "Result of :func:`settle`: one numpy array per quantity, all the same shape.\n\n"
+            "Money is in dollars (totals, not per capita); rates are fractions. Fields "
+            "(declared in :mod:`simsav.settlement.fields`, CMS report row in brackets):\n\n"
+            + "\n".join(f"* ``{f.name}``{' ' + f.report_row if f.report_row else ''}: "
+                        f"{f.doc}" for f in FIELDS)
+        ),
+    },
+)
 
 
 @dataclass(frozen=True)
-class Settlement:
-    """Result of :func:`settle`: one numpy array per quantity, all the same shape.
+class SettleInputs:
+    """Validated settlement inputs, broadcast to one shape (see :func:`settle`).
 
-    Money is in dollars (totals, not per capita); rates are fractions.
-    The CMS settlement-report row each field matches is given in brackets.
+    ``quality`` is the score as performed (standards and gates test it); ``scored`` is
+    the quality the contract's scoring gives it (it scales sharing and bonuses).
     """
 
-    benchmark_total: F64
-    """Total benchmark expenditures after any discount [H]."""
-    expenditure_total: F64
-    """Total expenditures [G]."""
-    gross_savings: F64
-    """Benchmark minus expenditure, signed [I]."""
-    savings_rate: F64
-    """Gross savings over the benchmark (PUF ``Sav_rate``)."""
-    msr: F64
-    """Minimum savings rate [L] (PUF ``MinSavPerc``)."""
-    mlr: F64
-    """Minimum loss rate [M] (NaN for one-sided contracts)."""
-    outcome: NDArray[np.int8]
-    """1 savings, 0 corridor / below the MSR, −1 losses [P]."""
-    quality_met: NDArray[np.bool_]
-    """Whether quality allowed sharing (standard, alternative or gate) [S]."""
-    final_sharing_rate: F64
-    """Final sharing rate, participation bonus included [T]."""
-    shared_savings: F64
-    """Shared savings before sequestration and cap [V]."""
-    sequestration: F64
-    """Sequestration of shared savings [X]."""
-    payment_cap: F64
-    """Performance payment limit in dollars [W]."""
-    earned_savings: F64
-    """Shared savings paid to the ACO, after sequestration and cap [Y] (``EarnSaveLoss``)."""
-    withheld: F64
-    """Part of the earned savings withheld against future losses."""
-    shared_loss_rate: F64
-    """Shared loss rate [U] (NaN for one-sided contracts)."""
-    shared_losses_before_cap: F64
-    """Losses times the shared loss rate [Z]."""
-    loss_cap: F64
-    """Loss-sharing limit in dollars [BB] (inf where none)."""
-    euc_adjustment: F64
-    """Reduction of shared losses for extreme and uncontrollable circumstances [FF]."""
-    shared_losses: F64
-    """What the ACO owes, ≥ 0 [GG]."""
-    quality_bonus: F64
-    """Quality bonus paid whether or not savings are achieved."""
-    forfeited: F64
-    """Savings the ACO would have shared but for the MSR or quality."""
-    reinvested_community: F64
-    """Forfeited savings reinvested in the community's delivery system."""
-    reinvested_aco: F64
-    """Forfeited savings reinvested in an earmarked ACO fund."""
-    payer_kept: F64
-    """Gross savings the payer keeps (incl. sequestration); 0 when there were no savings."""
-    aco_net: F64
-    """Earned savings plus quality bonus minus shared losses."""
-    payer_net: F64
-    """The payer's net result against the undiscounted benchmark: savings kept, plus losses
-    recovered, minus quality bonus and reinvestment."""
+    benchmark: F64
+    expenditure: F64
+    n: F64
+    person_years: F64
+    quality: F64
+    scored: F64
+    revenue: F64
+    agreement_year: F64
+    euc_fraction: F64
+    participation_share: F64
+    low_revenue: Bools
+    qps_met: Bools | None = None
+    alt_qps_met: Bools | None = None
+    msr: F64 | None = None
+    mlr: F64 | None = None
 
     @property
-    def outcome_label(self) -> NDArray[np.str_]:
-        """Outcome codes as strings ("savings", "corridor", "losses")."""
-        return np.vectorize(OUTCOME_LABELS.__getitem__, otypes=[str])(self.outcome)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Scalars (0-d) as Python numbers, arrays as lists; ``outcome`` as a label."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "outcome":
-                lab = self.outcome_label
-                out[f.name] = lab.item() if lab.ndim == 0 else lab.tolist()
-                continue
-            out[f.name] = v.item() if v.ndim == 0 else v.tolist()
-        return out
+    def shape(self) -> tuple[int, ...]:
+        """The common shape."""
+        return self.benchmark.shape
 
 
-SETTLEMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Settlement))
-
-
+# ----------------------------------------------------------------------------- boundary
 def _arr(name: str, value: ArrayLike, *, lo: float | None = None, hi: float | None = None,
          lo_open: bool = False, allow_nan: bool = False) -> F64:
     a = np.asarray(value, dtype=np.float64)
@@ -137,13 +141,73 @@ def _arr(name: str, value: ArrayLike, *, lo: float | None = None, hi: float | No
     return a
 
 
-def _bool(name: str, value: ArrayLike | None, default: NDArray[np.bool_]) -> NDArray[np.bool_]:
+def _bool(name: str, value: ArrayLike | None) -> Bools | None:
     if value is None:
-        return default
+        return None
     a = np.asarray(value)
     if a.dtype.kind == "f" and np.isnan(a).any():
         raise ValueError(f"{name}: must be true or false, got NaN")
     return a.astype(bool)
+
+
+def _score(c: Contract, q: F64, prior: F64 | None, pct: F64 | None) -> F64:
+    """The 0–1 quality the contract's scoring gives performance ``q`` [V CFR502; rec. 3]."""
+    if c.quality_scoring == "score":
+        return q
+    return effective_quality(
+        c.quality_scoring, q, q_prior=prior, percentile=pct, goal_target=c.goal_target,
+        goal_stretch=c.goal_stretch, goal_target_share=c.goal_target_share,
+        improvement_full_at=c.improvement_full_at)
+
+
+def _trusted(name: str, value: ArrayLike, **_: Any) -> F64:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _inputs(contract: Contract, *, check: bool = True, **kw: Any) -> SettleInputs:
+    """Validate the arguments of :func:`settle` (unless ``check`` is false).
+
+    Also scores the quality by the contract's rule and broadcasts everything to one shape.
+    """
+    arr = _arr if check else _trusted
+    bench = arr("benchmark", kw["benchmark"], lo=0.0, lo_open=True)
+    exp_ = arr("expenditure", kw["expenditure"], lo=0.0)
+    n = arr("n_beneficiaries", kw["n_beneficiaries"], lo=0.0, lo_open=True)
+    py = n if kw["person_years"] is None else arr("person_years", kw["person_years"],
+                                                  lo=0.0, lo_open=True)
+    q = arr("quality", kw["quality"], lo=0.0, hi=1.0)
+    prior = None if kw["quality_prior"] is None else arr(
+        "quality_prior", kw["quality_prior"], lo=0.0, hi=1.0, allow_nan=True)
+    pct = None if kw["quality_percentile"] is None else arr(
+        "quality_percentile", kw["quality_percentile"], lo=0.0, hi=1.0)
+    scored = _score(contract, q, prior, pct)
+    rev = arr("revenue", kw["revenue"], lo=0.0, allow_nan=True)
+    year = arr("agreement_year", kw["agreement_year"], lo=1.0)
+    euc = arr("euc_fraction", kw["euc_fraction"], lo=0.0, hi=1.0)
+    part = arr("participation_share", kw["participation_share"], lo=0.0, hi=1.0)
+    low = np.asarray(kw["low_revenue"], dtype=bool)
+    qps, alt = _bool("qps_met", kw["qps_met"]), _bool("alt_qps_met", kw["alt_qps_met"])
+    msr = None if kw["msr"] is None else arr("msr", kw["msr"], lo=0.0, hi=1.0)
+    mlr = None if kw["mlr"] is None else arr("mlr", kw["mlr"], lo=0.0, hi=1.0)
+    arrays = [bench, exp_, n, py, q, scored, rev, year, euc, part, low]
+    optional = [x for x in (qps, alt, msr, mlr) if x is not None]
+    shape = np.broadcast_shapes(*(np.shape(x) for x in arrays + optional))
+
+    def b(x: Any) -> Any:
+        return None if x is None else np.broadcast_to(x, shape)
+
+    return SettleInputs(*(b(x) for x in arrays), qps_met=b(qps), alt_qps_met=b(alt),
+                        msr=b(msr), mlr=b(mlr))
+
+
+# ------------------------------------------------------------------------------- steps
+def _savings(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 1: gross savings against the discounted benchmark [V CFR604(d); rows G–I]."""
+    bench = x.benchmark * (1.0 - c.benchmark_discount)
+    s["benchmark_total"] = bench * x.person_years
+    s["expenditure_total"] = x.expenditure * x.person_years
+    s["gross_savings"] = s["benchmark_total"] - s["expenditure_total"]
+    s["savings_rate"] = s["gross_savings"] / s["benchmark_total"]
 
 
 def _rate_from_rule(contract: Contract, side: str, n: F64) -> F64:
@@ -153,6 +217,28 @@ def _rate_from_rule(contract: Contract, side: str, n: F64) -> F64:
     table = contract.msr_table(side)  # type: ignore[arg-type]
     assert table is not None
     return interpolate_table(table, n)
+
+
+def _outcome(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 2: MSR/MLR and the outcome [V CFR604(b), CFR605(b), CFR606(b); rows L–P].
+
+    The MSR follows the contract's rule (the CMS sliding scale by assigned beneficiaries,
+    a fixed or elected rate, or a table) unless ``msr`` is given; two-sided contracts'
+    MLR mirrors it unless set apart. Savings clear the MSR when ``gross >= MSR × B``;
+    losses are shared when ``−gross >= MLR × B``.
+    """
+    gross, bench_total = s["gross_savings"], s["benchmark_total"]
+    msr = x.msr if x.msr is not None else _rate_from_rule(c, "msr", x.n)
+    if not c.two_sided:
+        mlr = np.full(x.shape, np.nan)
+    elif x.mlr is not None:
+        mlr = x.mlr
+    else:
+        mlr = msr if c.mlr == "symmetric" else _rate_from_rule(c, "mlr", x.n)
+    cleared = (gross > 0) & (gross >= msr * bench_total)
+    losses = c.two_sided & (gross < 0) & (-gross >= np.nan_to_num(mlr) * bench_total)
+    s["msr"], s["mlr"] = msr, mlr
+    s["outcome"] = np.where(cleared, 1, np.where(losses, -1, 0)).astype(np.int8)
 
 
 def _quality_scale(contract: Contract, q: F64) -> F64:
@@ -165,10 +251,165 @@ def _quality_scale(contract: Contract, q: F64) -> F64:
         return np.clip((q - lo) / (hi - lo), 0.0, 1.0)
     # ladder: highest step at or below q; 0 below the first step
     steps = contract.quality_ladder or []
-    qs = np.array([s.min_quality for s in steps])
-    rs = np.array([s.rate for s in steps])
+    qs = np.array([st.min_quality for st in steps])
+    rs = np.array([st.rate for st in steps])
     idx = np.searchsorted(qs, q, side="right") - 1
     return np.where(idx >= 0, rs[np.clip(idx, 0, None)], 0.0)
+
+
+def _standards(c: Contract, x: SettleInputs) -> tuple[Bools, F64]:
+    """Whether the quality standard is met, and the share of the maximum rate earned.
+
+    2021+ ``standard`` method [V CFR512; S RF2026]: the full rate when the quality
+    performance standard is met, ``max × Q`` when only the alternative standard is,
+    nothing otherwise. Earlier methods [V CFR502, CFR606(f)]: failing the standard means
+    no sharing (and the ceiling loss rate); otherwise the contract's scale of quality.
+    """
+    shape = x.shape
+    met_default = (x.quality >= c.quality_standard if c.quality_standard is not None
+                   else np.ones(shape, bool))
+    qps = met_default if x.qps_met is None else x.qps_met
+    if c.quality_method != "standard":
+        return qps, np.where(qps, _quality_scale(c, x.scored), 0.0)
+    alt_default = (x.quality >= c.alternative_standard if c.alternative_standard is not None
+                   else np.zeros(shape, bool))
+    alt = (alt_default if x.alt_qps_met is None else x.alt_qps_met) & ~qps
+    return qps | alt, np.where(qps, 1.0, np.where(alt, x.scored, 0.0))
+
+
+def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 3: final sharing rate, shared savings, sequestration, cap [rows Q–Y].
+
+    First-dollar sharing once the MSR is met [V CFR604(e)(1), CFR605(d)(1)(i)(B)(1)], or
+    beyond a net threshold (the 2011 proposed rule [S GFR]); low-revenue ACOs below the
+    MSR share at a reduced rate [S RF2026, 425.605(h)]; 2% sequestration and the
+    performance payment limit, capped after sequestration as CMS's reports do
+    (``[Y] = min([V] − [X], [W])``) [V A1540 report].
+    """
+    shape = x.shape
+    gross, bench_total, outcome = s["gross_savings"], s["benchmark_total"], s["outcome"]
+    cleared = outcome == 1
+    standard_ok, scale = _standards(c, x)
+    gate_ok = x.quality >= c.quality_gate if c.quality_gate is not None else np.ones(shape, bool)
+    quality_met = standard_ok & gate_ok & (scale > 0)
+    bonus_pts = np.zeros(shape)
+    for band in c.participation_bonus:
+        bonus_pts = np.where(x.participation_share >= band.min_share, band.points, bonus_pts)
+    potential = np.clip(c.max_sharing_rate * scale + np.where(scale > 0, bonus_pts, 0.0), 0, 1)
+    fsr = np.where(quality_met, potential, 0.0)
+    if c.sharing_basis == "first-dollar":
+        sharable = np.maximum(gross, 0.0)
+    else:
+        thr = s["msr"] if c.sharing_threshold == "msr" else c.sharing_threshold
+        sharable = np.maximum(gross - thr * bench_total, 0.0)
+    below = ((gross > 0) & ~cleared & x.low_revenue & (x.n >= 5_000)
+             & (c.below_msr_sharing_factor > 0))
+    rate = np.where(cleared, fsr, np.where(below, fsr * c.below_msr_sharing_factor, 0.0))
+    shared = rate * np.where(cleared, sharable, np.maximum(gross, 0.0))
+    seq = shared * c.sequestration
+    cap = bench_total * c.payment_limit if c.payment_limit is not None else np.full(shape, np.inf)
+    if c.cap_after_sequestration:
+        earned = np.minimum(shared - seq, cap)
+    else:
+        earned = np.minimum(shared, cap) * (1.0 - c.sequestration)
+        seq = np.minimum(shared, cap) * c.sequestration
+    s.update(quality_met=quality_met, final_sharing_rate=fsr, shared_savings=shared,
+             sequestration=seq, payment_cap=cap, earned_savings=earned,
+             withheld=earned * c.withhold, _standard_ok=standard_ok)
+
+
+def _loss_cap(c: Contract, x: SettleInputs, bench_total: F64) -> F64:
+    """Return the loss-sharing limit in dollars [V CFR605(d), CFR606(g)].
+
+    By benchmark (by agreement year where a list), and by revenue where known, the
+    lesser applying.
+    """
+    limit = c.loss_limit_benchmark
+    if isinstance(limit, list):
+        idx = np.clip(x.agreement_year.astype(np.int64) - 1, 0, len(limit) - 1)
+        lim_b = np.asarray(limit)[idx] * bench_total
+    elif limit is not None:
+        lim_b = limit * bench_total
+    else:
+        lim_b = np.full(x.shape, np.inf)
+    if c.loss_limit_revenue is None:
+        return lim_b
+    lim_r = np.where(np.isnan(x.revenue), np.inf, c.loss_limit_revenue * x.revenue)
+    return np.minimum(lim_b, lim_r)
+
+
+def _losses(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 4: shared losses [rows U, Z–GG].
+
+    A fixed loss rate, or ``1 − max × Q`` within the track's floor and ceiling (the
+    ceiling when the quality standards fail) [V CFR606(f), CFR610(f)]; the loss cap; the
+    extreme-and-uncontrollable reduction by share of beneficiaries × share of the year
+    affected [V CFR606(i); A1540 report rows DD–FF].
+    """
+    shape = x.shape
+    if not c.two_sided:
+        s.update(shared_loss_rate=np.full(shape, np.nan), shared_losses_before_cap=np.zeros(shape),
+                 loss_cap=np.full(shape, np.nan), euc_adjustment=np.zeros(shape),
+                 shared_losses=np.zeros(shape))
+        return
+    if c.loss_rate_method == "fixed":
+        lsr = np.full(shape, c.loss_rate)
+    else:
+        raw = np.clip(1.0 - c.max_sharing_rate * x.scored, c.loss_rate_floor, c.loss_rate_ceiling)
+        lsr = np.where(s["_standard_ok"], raw, c.loss_rate_ceiling)
+    before = np.where(s["outcome"] == -1, lsr * -s["gross_savings"], 0.0)
+    cap = _loss_cap(c, x, s["benchmark_total"])
+    after_cap = np.minimum(before, cap)
+    euc = after_cap * x.euc_fraction if c.euc_reduces_losses else np.zeros(shape)
+    s.update(shared_loss_rate=lsr, shared_losses_before_cap=before, loss_cap=cap,
+             euc_adjustment=euc, shared_losses=after_cap - euc)
+
+
+def _bonus_and_forfeits(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 5: quality bonus, forfeited savings and the payer's net.
+
+    The quality bonus is ``budget × benchmark × scale(Q)``, paid whether or not savings
+    are achieved (recommendation 2). Forfeited savings are what the maximum sharing rate
+    would have paid, first dollar, within the cap, where the ACO generated savings but
+    earned nothing (MSR or quality missed); they go to the payer or are reinvested
+    (recommendation 5).
+    """
+    shape = x.shape
+    gross, earned, cap = s["gross_savings"], s["earned_savings"], s["payment_cap"]
+    qb = c.quality_bonus
+    if qb is None:
+        bonus = np.zeros(shape)
+    else:
+        if qb.full_at > qb.threshold:
+            qscale = np.clip((x.scored - qb.threshold) / (qb.full_at - qb.threshold), 0.0, 1.0)
+        else:
+            qscale = (x.scored >= qb.threshold).astype(np.float64)
+        bonus = qb.budget * s["benchmark_total"] * qscale
+    ineligible = (gross > 0) & (earned <= 0)
+    would_have = np.minimum(c.max_sharing_rate * np.maximum(gross, 0.0), cap)
+    forfeited = np.where(ineligible, would_have, 0.0)
+    reinvest = forfeited * c.forfeited_share if c.forfeited_to != "payer" else np.zeros(shape)
+    owed = s["shared_losses"]
+    true_gross = (x.benchmark - x.expenditure) * x.person_years
+    s.update(
+        quality_bonus=bonus, forfeited=forfeited,
+        reinvested_community=reinvest if c.forfeited_to == "community" else np.zeros(shape),
+        reinvested_aco=reinvest if c.forfeited_to == "aco" else np.zeros(shape),
+        payer_kept=np.where(gross > 0, gross - earned - reinvest, 0.0),
+        aco_net=earned + bonus - owed,
+        payer_net=true_gross - earned - bonus - reinvest + owed,
+    )
+
+
+_STEPS = (_savings, _outcome, _sharing, _losses, _bonus_and_forfeits)
+
+
+def settle_arrays(contract: Contract, x: SettleInputs) -> Any:
+    """Apply the rules to validated inputs (the trusted path behind :func:`settle`)."""
+    s: dict[str, Any] = {}
+    for step in _STEPS:
+        step(contract, x, s)
+    return Settlement(**{f.name: np.array(s[f.name], dtype=f.dtype) for f in FIELDS})
 
 
 def settle(
@@ -190,7 +431,7 @@ def settle(
     mlr: ArrayLike | None = None,
     quality_prior: ArrayLike | None = None,
     quality_percentile: ArrayLike | None = None,
-) -> Settlement:
+) -> Any:
     """Settle a contract for arrays of ACO-years.
 
     All array arguments broadcast against each other.
@@ -250,186 +491,30 @@ def settle(
     >>> float(s.msr), float(s.shared_savings), float(s.earned_savings)
     (0.025, 4500000.0, 4410000.0)
     """
-    c = contract
-    bench_raw = _arr("benchmark", benchmark, lo=0.0, lo_open=True)
-    exp_ = _arr("expenditure", expenditure, lo=0.0)
-    n = _arr("n_beneficiaries", n_beneficiaries, lo=0.0, lo_open=True)
-    py = n if person_years is None else _arr("person_years", person_years, lo=0.0, lo_open=True)
-    q = _arr("quality", quality, lo=0.0, hi=1.0)
-    q_raw = q  # standards and gates test the score itself; scoring only scales sharing
-    if c.quality_scoring != "score":
-        from simsav.settlement.quality import effective_quality
+    x = _inputs(
+        contract, check=True, benchmark=benchmark, expenditure=expenditure,
+        n_beneficiaries=n_beneficiaries, person_years=person_years, quality=quality,
+        qps_met=qps_met, alt_qps_met=alt_qps_met, revenue=revenue,
+        agreement_year=agreement_year, euc_fraction=euc_fraction, low_revenue=low_revenue,
+        participation_share=participation_share, msr=msr, mlr=mlr,
+        quality_prior=quality_prior, quality_percentile=quality_percentile)
+    return settle_arrays(contract, x)
 
-        prior = None if quality_prior is None else _arr(
-            "quality_prior", quality_prior, lo=0.0, hi=1.0, allow_nan=True)
-        pct = None if quality_percentile is None else _arr(
-            "quality_percentile", quality_percentile, lo=0.0, hi=1.0)
-        q = effective_quality(
-            c.quality_scoring, q, q_prior=prior, percentile=pct, goal_target=c.goal_target,
-            goal_stretch=c.goal_stretch, goal_target_share=c.goal_target_share,
-            improvement_full_at=c.improvement_full_at)
-    rev = _arr("revenue", revenue, lo=0.0, allow_nan=True)
-    year = _arr("agreement_year", agreement_year, lo=1.0)
-    euc = _arr("euc_fraction", euc_fraction, lo=0.0, hi=1.0)
-    part = _arr("participation_share", participation_share, lo=0.0, hi=1.0)
 
-    shape = np.broadcast_shapes(
-        bench_raw.shape, exp_.shape, n.shape, py.shape, q.shape, rev.shape, year.shape,
-        euc.shape, part.shape, np.shape(low_revenue),
-        *(np.shape(x) for x in (qps_met, alt_qps_met, msr, mlr) if x is not None),
-    )
+_DEFAULTS: dict[str, Any] = dict(
+    person_years=None, quality=1.0, qps_met=None, alt_qps_met=None, revenue=np.nan,
+    agreement_year=1, euc_fraction=0.0, low_revenue=False, participation_share=0.0,
+    msr=None, mlr=None, quality_prior=None, quality_percentile=None)
 
-    def b(x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(x, shape)
 
-    bench_raw, exp_, n, py, q, q_raw, rev, year, euc, part = (
-        b(x) for x in (bench_raw, exp_, n, py, q, q_raw, rev, year, euc, part)
-    )
-    low_rev = b(np.asarray(low_revenue, dtype=bool))
+def settle_trusted(contract: Contract, **inputs: Any) -> Any:
+    """:func:`settle` without validating the inputs: for arrays the draw stage made.
 
-    # 1. gross savings against the (discounted) benchmark
-    bench = bench_raw * (1.0 - c.benchmark_discount)
-    bench_total = bench * py
-    exp_total = exp_ * py
-    gross = bench_total - exp_total
-    rate = gross / bench_total
-
-    # 2. MSR / MLR and outcome
-    msr_r = b(_arr("msr", msr, lo=0.0, hi=1.0)) if msr is not None else _rate_from_rule(c, "msr", n)
-    if c.two_sided:
-        if mlr is not None:
-            mlr_r = b(_arr("mlr", mlr, lo=0.0, hi=1.0))
-        elif c.mlr == "symmetric":
-            mlr_r = msr_r
-        else:
-            mlr_r = _rate_from_rule(c, "mlr", n)
-    else:
-        mlr_r = np.full(shape, np.nan)
-    cleared = (gross > 0) & (gross >= msr_r * bench_total)
-    losses_side = c.two_sided & (gross < 0) & (-gross >= np.nan_to_num(mlr_r) * bench_total)
-    outcome = np.where(cleared, 1, np.where(losses_side, -1, 0)).astype(np.int8)
-
-    # 3. quality and the final sharing rate
-    if c.quality_method == "standard":
-        if c.quality_standard is not None:
-            default_qps = q_raw >= c.quality_standard
-        else:
-            default_qps = np.ones(shape, bool)
-        qps = b(_bool("qps_met", qps_met, default_qps))
-        if c.alternative_standard is not None:
-            default_alt = q_raw >= c.alternative_standard
-        else:
-            default_alt = np.zeros(shape, bool)
-        alt = b(_bool("alt_qps_met", alt_qps_met, default_alt)) & ~qps
-        scale = np.where(qps, 1.0, np.where(alt, q, 0.0))
-        standard_ok = qps | alt
-    else:
-        # Before 2021 an ACO that failed the quality standard shared nothing and its loss
-        # rate went to the track's ceiling (1 - 0 x max rate) [V CFR502, CFR606(f)].
-        if c.quality_standard is not None:
-            default_qps = q_raw >= c.quality_standard
-        else:
-            default_qps = np.ones(shape, bool)
-        standard_ok = b(_bool("qps_met", qps_met, default_qps))
-        scale = np.where(standard_ok, _quality_scale(c, q), 0.0)
-    gate_ok = q_raw >= c.quality_gate if c.quality_gate is not None else np.ones(shape, bool)
-    quality_met = standard_ok & gate_ok & (scale > 0)
-    bonus_pts = np.zeros(shape)
-    for band in c.participation_bonus:
-        bonus_pts = np.where(part >= band.min_share, band.points, bonus_pts)
-    fsr_potential = np.clip(c.max_sharing_rate * scale + np.where(scale > 0, bonus_pts, 0.0), 0, 1)
-    fsr = np.where(quality_met, fsr_potential, 0.0)
-
-    if c.sharing_basis == "first-dollar":
-        sharable = np.maximum(gross, 0.0)
-    else:
-        thr = msr_r if c.sharing_threshold == "msr" else c.sharing_threshold
-        sharable = np.maximum(gross - thr * bench_total, 0.0)
-    # low-revenue ACOs below the MSR (425.605(h)): a reduced rate on first-dollar savings
-    below = (
-        (gross > 0) & ~cleared & low_rev & (n >= 5_000) & (c.below_msr_sharing_factor > 0)
-    )
-    eligible_rate = np.where(cleared, fsr, np.where(below, fsr * c.below_msr_sharing_factor, 0.0))
-    shared = eligible_rate * np.where(cleared, sharable, np.maximum(gross, 0.0))
-    seq = shared * c.sequestration
-    cap = bench_total * c.payment_limit if c.payment_limit is not None else np.full(shape, np.inf)
-    if c.cap_after_sequestration:
-        earned = np.minimum(shared - seq, cap)
-    else:
-        earned = np.minimum(shared, cap) * (1.0 - c.sequestration)
-        seq = np.minimum(shared, cap) * c.sequestration
-    withheld = earned * c.withhold
-
-    # 4. shared losses
-    if c.two_sided:
-        if c.loss_rate_method == "fixed":
-            lsr = np.full(shape, c.loss_rate)
-        else:
-            raw = np.clip(1.0 - c.max_sharing_rate * q, c.loss_rate_floor, c.loss_rate_ceiling)
-            lsr = np.where(standard_ok, raw, c.loss_rate_ceiling)
-        losses_before = np.where(outcome == -1, lsr * -gross, 0.0)
-        limit = c.loss_limit_benchmark
-        if isinstance(limit, list):
-            idx = np.clip(year.astype(np.int64) - 1, 0, len(limit) - 1)
-            lim_b = np.asarray(limit)[idx] * bench_total
-        elif limit is not None:
-            lim_b = limit * bench_total
-        else:
-            lim_b = np.full(shape, np.inf)
-        if c.loss_limit_revenue is not None:
-            lim_r = np.where(np.isnan(rev), np.inf, c.loss_limit_revenue * rev)
-            loss_cap = np.minimum(lim_b, lim_r)
-        else:
-            loss_cap = lim_b
-        after_cap = np.minimum(losses_before, loss_cap)
-        euc_adj = after_cap * euc if c.euc_reduces_losses else np.zeros(shape)
-        owed = after_cap - euc_adj
-    else:
-        lsr = np.full(shape, np.nan)
-        losses_before = np.zeros(shape)
-        loss_cap = np.full(shape, np.nan)
-        euc_adj = np.zeros(shape)
-        owed = np.zeros(shape)
-
-    # 5. quality bonus, forfeited savings, the payer's net
-    qb = c.quality_bonus
-    if qb is not None:
-        if qb.full_at > qb.threshold:
-            qscale = np.clip((q - qb.threshold) / (qb.full_at - qb.threshold), 0.0, 1.0)
-        else:
-            qscale = (q >= qb.threshold).astype(np.float64)
-        bonus = qb.budget * bench_total * qscale
-    else:
-        bonus = np.zeros(shape)
-    # Forfeited: savings the ACO generated but may not share because it missed the MSR or
-    # the quality standard/gate: what the maximum sharing rate would have paid, first
-    # dollar, within the cap (recommendation 5 of the source document).
-    ineligible = (gross > 0) & (earned <= 0)
-    would_have = np.minimum(c.max_sharing_rate * np.maximum(gross, 0.0), cap)
-    forfeited = np.where(ineligible, would_have, 0.0)
-    reinvest = forfeited * c.forfeited_share if c.forfeited_to != "payer" else np.zeros(shape)
-    re_comm = reinvest if c.forfeited_to == "community" else np.zeros(shape)
-    re_aco = reinvest if c.forfeited_to == "aco" else np.zeros(shape)
-    kept = np.where(gross > 0, gross - earned - reinvest, 0.0)
-    true_gross = (bench_raw - exp_) * py
-    payer_net = true_gross - earned - bonus - reinvest + owed
-    aco_net = earned + bonus - owed
-
-    out = dict(
-        benchmark_total=bench_total, expenditure_total=exp_total, gross_savings=gross,
-        savings_rate=rate, msr=msr_r, mlr=mlr_r, outcome=outcome, quality_met=quality_met,
-        final_sharing_rate=fsr, shared_savings=shared, sequestration=seq, payment_cap=cap,
-        earned_savings=earned, withheld=withheld, shared_loss_rate=lsr,
-        shared_losses_before_cap=losses_before, loss_cap=loss_cap, euc_adjustment=euc_adj,
-        shared_losses=owed, quality_bonus=bonus, forfeited=forfeited,
-        reinvested_community=re_comm, reinvested_aco=re_aco, payer_kept=kept,
-        aco_net=aco_net, payer_net=payer_net,
-    )
-    return Settlement(**{
-        k: (np.array(v, dtype=np.int8) if k == "outcome" else
-            np.array(v, dtype=bool) if k == "quality_met" else np.array(v, dtype=np.float64))
-        for k, v in out.items()
-    })
+    The scenario was validated at the boundary and the draws are in range by
+    construction, so :mod:`simsav.reconcile` does not check every array of every
+    design again. Arguments as for :func:`settle`.
+    """
+    return settle_arrays(contract, _inputs(contract, check=False, **{**_DEFAULTS, **inputs}))
 
 
 def settle_one(contract: Contract, **inputs: Any) -> dict[str, Any]:

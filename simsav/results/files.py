@@ -1,0 +1,56 @@
+"""Results on disk: netCDF written atomically, read back with the schema's dtypes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from simsav.results.schema import VARIABLES
+
+__all__ = ["atomic_write", "open_dataset", "save_dataset"]
+
+
+def atomic_write(path: str | Path, write: Any) -> Path:
+    """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
+
+    An interrupted run leaves no half-written file at ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_dataset(ds: xr.Dataset, path: str | Path) -> Path:
+    """Save a results Dataset to netCDF (netCDF4 engine), atomically."""
+    return atomic_write(path, lambda p: ds.to_netcdf(p, engine="netcdf4"))
+
+
+def open_dataset(path: str | Path) -> xr.Dataset:
+    """Open a results Dataset saved by :func:`save_dataset` (loaded into memory)."""
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        out = ds.load()
+    return _restore_dtypes(out)
+
+
+def _restore_dtypes(ds: xr.Dataset) -> xr.Dataset:
+    for name, v in VARIABLES.items():
+        if name in ds and v.dtype == "bool" and ds[name].dtype != bool:
+            ds[name] = ds[name].astype(bool)
+    return ds
+

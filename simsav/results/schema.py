@@ -1,0 +1,105 @@
+"""The results Dataset's vocabulary, declared once.
+
+Dims: ``sim``, ``year``, ``design`` (and ``provider`` with provider panels). Signs:
+positive is paid to the ACO; ``shared_losses`` >= 0 is what the ACO owes. Every variable
+carries ``units`` and ``long_name``; where it matches a column of CMS's MSSP public-use
+files, ``puf_column`` names it so results line up with the real program. The settlement's
+variables come from :data:`simsav.settlement.fields.FIELDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import xarray as xr
+
+from simsav.settlement.fields import FIELDS
+
+__all__ = ["PROVIDER_VARIABLES", "VARIABLES", "Var", "validate_dataset", "var_attrs"]
+
+
+@dataclass(frozen=True)
+class Var:
+    """Schema entry of one Dataset variable."""
+
+    dims: tuple[str, ...]
+    dtype: str
+    units: str
+    long_name: str
+    puf_column: str | None = None
+
+
+_SYD = ("sim", "year", "design")
+_SY = ("sim", "year")
+PC = "USD per beneficiary-year"
+
+#: The Dataset vocabulary of :func:`simsav.simulate`.
+VARIABLES: dict[str, Var] = {
+    "n_beneficiaries": Var(("year",), "float64", "1", "assigned beneficiaries", "N_AB"),
+    "benchmark": Var(_SY, "float64", PC, "benchmark per capita before any discount",
+                     "UpdatedBnchmk"),
+    "expenditure": Var(_SY, "float64", PC, "actual expenditure per capita (truncated)",
+                       "Per_Capita_Exp_TOTAL_PY"),
+    "quality": Var(_SY, "float64", "1", "quality score"),
+    "true_savings": Var(_SY, "float64", "1", "true savings of the ACO, fraction of spending"),
+    **{f.name: Var(_SYD, f.dtype, f.units, f.long_name, f.puf_column) for f in FIELDS},
+    "aco_paid": Var(_SYD, "float64", "USD",
+                    "paid to the ACO in the year under the design's reconciliation, net of "
+                    "losses and with any deferred true-up"),
+    "true_up": Var(_SYD, "float64", "USD",
+                   "deferred-reconciliation payment on cumulative savings (last year)"),
+}
+
+
+_SYP = ("sim", "year", "provider")
+
+#: Variables present only with a ``[providers]`` table (and a ``[distribution]`` policy).
+PROVIDER_VARIABLES: dict[str, Var] = {
+    "provider_savings": Var(_SYP, "float64", "USD",
+                            "provider panel's savings: benchmark minus expenditure"),
+    "provider_quality": Var(_SYP, "float64", "1", "provider's quality score"),
+    "provider_payout": Var(("sim", "year", "design", "provider"), "float64", "USD",
+                           "paid to the provider (negative: losses charged to it)"),
+    "dist_infrastructure": Var(_SYD, "float64", "USD", "kept by the ACO for infrastructure"),
+    "dist_reserve_in": Var(_SYD, "float64", "USD", "put into the downside-risk reserve"),
+    "dist_reserve_paid_losses": Var(_SYD, "float64", "USD", "shared losses paid by the reserve"),
+    "dist_reserve_balance": Var(_SYD, "float64", "USD", "reserve balance at year end"),
+    "dist_losses_beyond_reserve": Var(_SYD, "float64", "USD",
+                                      "shared losses beyond the reserve"),
+    "dist_entity_losses": Var(_SYD, "float64", "USD", "losses borne by the ACO entity"),
+    "dist_unallocated": Var(_SYD, "float64", "USD",
+                            "gains no eligible provider could receive, kept by the ACO"),
+    "aco_fund_balance": Var(_SYD, "float64", "USD",
+                            "earmarked ACO fund from reinvested savings (recommendation 5)"),
+    "distributed": Var(_SYD, "float64", "USD", "distributed to participants (net)"),
+}
+
+
+def validate_dataset(ds: xr.Dataset) -> None:
+    """Check a results Dataset against :data:`VARIABLES`.
+
+    Raises
+    ------
+    ValueError
+        Naming the first variable that is missing or has the wrong dims, dtype or attrs.
+    """
+    for name, v in VARIABLES.items():
+        if name not in ds:
+            raise ValueError(f"{name}: missing from the Dataset")
+        da = ds[name]
+        if da.dims != v.dims:
+            raise ValueError(f"{name}: dims {da.dims}, expected {v.dims}")
+        if str(da.dtype) != v.dtype:
+            raise ValueError(f"{name}: dtype {da.dtype}, expected {v.dtype}")
+        for attr in ("units", "long_name"):
+            if attr not in da.attrs:
+                raise ValueError(f"{name}: attribute {attr!r} missing")
+
+
+def var_attrs(name: str) -> dict[str, str]:
+    """The attrs of schema variable ``name``."""
+    v = VARIABLES[name] if name in VARIABLES else PROVIDER_VARIABLES[name]
+    attrs = {"units": v.units, "long_name": v.long_name}
+    if v.puf_column:
+        attrs["puf_column"] = v.puf_column
+    return attrs
