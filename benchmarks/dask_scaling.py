@@ -18,7 +18,7 @@ import os
 import time
 
 from simsav.scenario import parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 
 
 def _scenario(n: int, sims: int):

@@ -1,6 +1,12 @@
 """simsav: Monte Carlo pricing of the risk in accountable-care shared-savings contracts.
 
-The public API is listed in ``__all__`` and pinned by ``tests/test_public_api.py``.
+The public API is listed in ``__all__`` and pinned by ``tests/test_public_api.py``. Names
+load lazily (PEP 562): ``import simsav`` costs a few milliseconds, and ``simsav.settle_one``
+loads the contract rules alone, not the simulator, xarray or numba.
+
+The flow of data: scenario → :mod:`simsav.draw` (every random input) →
+:mod:`simsav.reconcile` (every design, every year, through :mod:`simsav.settlement`) →
+:mod:`simsav.results` (the Dataset, summaries, files) → plots and the CLI.
 
 Examples
 --------
@@ -13,40 +19,56 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("simsav")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
-from simsav.analysis.msr_sizing import msr_curve  # noqa: E402
-from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
-from simsav.contracts.msr import cms_msr  # noqa: E402
-from simsav.draw.providers import compare_distribution_rules  # noqa: E402
-from simsav.io.puf import load_puf, replicate_puf  # noqa: E402
-from simsav.plotting import (  # noqa: E402
-    plot_fan_chart,
-    plot_msr_curve,
-    plot_payout_distribution,
-    plot_probabilities_by_size,
-    plot_waterfall,
-)
-from simsav.results import open_dataset, save_dataset, summarize, summary_table  # noqa: E402
-from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
-from simsav.settlement import Settlement, settle, settle_one  # noqa: E402
-from simsav.settlement.finances import finance_summary  # noqa: E402
-from simsav.simulate import (  # noqa: E402
-    add_design,
-    compare_attribution,
-    simulate,
-    sweep_sizes,
-)
-from simsav.spending import SpendingSpec, calibrate_to_concentration  # noqa: E402
-from simsav.spending import calibrate as calibrate_spending  # noqa: E402
-
-presets = PRESETS
+#: Public name -> (module, attribute in it).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Contract": ("simsav.contracts", "Contract"),
+    "ContractError": ("simsav.contracts", "ContractError"),
+    "PRESETS": ("simsav.contracts", "PRESETS"),
+    "presets": ("simsav.contracts", "PRESETS"),
+    "get_preset": ("simsav.contracts", "get_preset"),
+    "preset_names": ("simsav.contracts", "preset_names"),
+    "cms_msr": ("simsav.contracts.msr", "cms_msr"),
+    "Settlement": ("simsav.settlement", "Settlement"),
+    "settle": ("simsav.settlement", "settle"),
+    "settle_one": ("simsav.settlement", "settle_one"),
+    "Scenario": ("simsav.scenario", "Scenario"),
+    "ScenarioError": ("simsav.scenario", "ScenarioError"),
+    "load_scenario": ("simsav.scenario", "load_scenario"),
+    "parse_scenario": ("simsav.scenario", "parse_scenario"),
+    "SpendingSpec": ("simsav.spending", "SpendingSpec"),
+    "calibrate_spending": ("simsav.spending", "calibrate"),
+    "calibrate_to_concentration": ("simsav.spending", "calibrate_to_concentration"),
+    "simulate": ("simsav.simulation", "simulate"),
+    "add_design": ("simsav.simulation", "add_design"),
+    "summarize": ("simsav.results.summary", "summarize"),
+    "summary_table": ("simsav.results.summary", "summary_table"),
+    "finance_summary": ("simsav.results.finances", "finance_summary"),
+    "open_dataset": ("simsav.results.files", "open_dataset"),
+    "save_dataset": ("simsav.results.files", "save_dataset"),
+    "sweep_sizes": ("simsav.analysis.compare", "sweep_sizes"),
+    "compare_attribution": ("simsav.analysis.compare", "compare_attribution"),
+    "compare_distribution_rules": ("simsav.analysis.compare", "compare_distribution_rules"),
+    "msr_curve": ("simsav.analysis.msr_sizing", "msr_curve"),
+    "calibrate_puf": ("simsav.analysis.calibrate", "calibrate_puf"),
+    "program_check": ("simsav.analysis.calibrate", "program_check"),
+    "puf_moments": ("simsav.analysis.calibrate", "puf_moments"),
+    "load_puf": ("simsav.io.puf", "load_puf"),
+    "replicate_puf": ("simsav.io.puf", "replicate_puf"),
+    "plot_payout_distribution": ("simsav.plotting", "plot_payout_distribution"),
+    "plot_msr_curve": ("simsav.plotting", "plot_msr_curve"),
+    "plot_probabilities_by_size": ("simsav.plotting", "plot_probabilities_by_size"),
+    "plot_waterfall": ("simsav.plotting", "plot_waterfall"),
+    "plot_fan_chart": ("simsav.plotting", "plot_fan_chart"),
+}
 
 __all__ = [
     "Contract",
@@ -77,15 +99,59 @@ __all__ = [
     "plot_probabilities_by_size",
     "plot_waterfall",
     "preset_names",
+    "presets",
     "program_check",
     "puf_moments",
-    "presets",
     "replicate_puf",
     "save_dataset",
     "settle",
     "settle_one",
     "simulate",
-    "sweep_sizes",
     "summarize",
     "summary_table",
+    "sweep_sizes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use (PEP 562)."""
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'simsav' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments
+    from simsav.analysis.compare import (
+        compare_attribution,
+        compare_distribution_rules,
+        sweep_sizes,
+    )
+    from simsav.analysis.msr_sizing import msr_curve
+    from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names
+    from simsav.contracts import PRESETS as presets
+    from simsav.contracts.msr import cms_msr
+    from simsav.io.puf import load_puf, replicate_puf
+    from simsav.plotting import (
+        plot_fan_chart,
+        plot_msr_curve,
+        plot_payout_distribution,
+        plot_probabilities_by_size,
+        plot_waterfall,
+    )
+    from simsav.results.files import open_dataset, save_dataset
+    from simsav.results.finances import finance_summary
+    from simsav.results.summary import summarize, summary_table
+    from simsav.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+    from simsav.settlement import Settlement, settle, settle_one
+    from simsav.simulation import add_design, simulate
+    from simsav.spending import SpendingSpec, calibrate_to_concentration
+    from simsav.spending import calibrate as calibrate_spending

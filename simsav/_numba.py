@@ -14,17 +14,23 @@ live in one place:
 
 Where numba writes its cache is numba's business (``__pycache__`` next to the module, or
 a per-user directory when that is read-only; ``NUMBA_CACHE_DIR`` overrides both).
+
+The first run after an install compiles the kernels (several seconds); later runs load
+them from the cache. :func:`on_first_compile` lets a caller (the CLI) say so once, when a
+kernel is really compiled rather than loaded.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numba
+from numba.core import event
 
-__all__ = ["CACHE", "cache_enabled", "jit"]
+__all__ = ["CACHE", "cache_enabled", "jit", "on_first_compile"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,3 +93,29 @@ def jit(func: F | None = None, **options: Any) -> Any:
     if func is None:
         return numba.njit(**opts)
     return numba.njit(**opts)(func)
+
+
+class _FirstCompile(event.Listener):
+    """Calls its callback once, at the first kernel numba really compiles."""
+
+    def __init__(self, callback: Callable[[], None]):
+        self._callback: Callable[[], None] | None = callback
+        self._lock = threading.Lock()
+
+    def on_start(self, ev: event.Event) -> None:  # noqa: D102
+        with self._lock:
+            callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
+
+    def on_end(self, ev: event.Event) -> None:  # noqa: D102
+        pass
+
+
+def on_first_compile(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` once in this process, when numba first compiles a kernel.
+
+    Loading a kernel from numba's on-disk cache is not compiling: with a warm cache the
+    callback never runs. Numba fires its ``numba:compile`` event only on a cache miss.
+    """
+    event.register("numba:compile", _FirstCompile(callback))

@@ -1,6 +1,9 @@
 """The ``simsav`` command line. The only module that prints.
 
 Exit codes: 0 on success, 2 on bad input (the message goes to stderr).
+
+Each command imports what it needs when it runs (the function-local imports below), so
+``simsav --help`` loads no numerics and ``simsav settle`` only the contract rules.
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simsav import __version__
-from simsav.contracts import PRESETS, ContractError, get_preset
 
 __all__ = ["main"]
 
@@ -51,6 +51,8 @@ def _print_json(obj: Any) -> None:
 
 # ---------------------------------------------------------------------------- presets
 def _cmd_presets(args: argparse.Namespace) -> int:
+    from simsav.contracts import PRESETS
+
     if args.json:
         _print_json({name: c.model_dump(mode="json") for name, c in PRESETS.items()})
         return 0
@@ -65,15 +67,6 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- settle
-_SETTLE_KEYS = [
-    "gross_savings", "savings_rate", "msr", "mlr", "outcome", "final_sharing_rate",
-    "shared_savings", "sequestration", "payment_cap", "earned_savings", "withheld",
-    "shared_loss_rate", "shared_losses_before_cap", "loss_cap", "euc_adjustment",
-    "shared_losses", "quality_bonus", "forfeited", "reinvested_community", "reinvested_aco",
-    "payer_kept", "aco_net", "payer_net", "benchmark_total", "expenditure_total",
-]
-
-
 def _money(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -88,7 +81,19 @@ def _pct(x: float) -> str:
     return f"{x:.3%}"
 
 
+def _show(kind: str, x: Any) -> str:
+    if kind == "money":
+        return _money(x)
+    if kind == "rate":
+        return _pct(x)
+    if kind == "flag":
+        return "yes" if x else "no"
+    return str(x)
+
+
 def _cmd_settle(args: argparse.Namespace) -> int:
+    from simsav.contracts import get_preset
+    from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS, applies
     from simsav.settlement.rules import settle_one
 
     contract = get_preset(args.preset)
@@ -112,48 +117,20 @@ def _cmd_settle(args: argparse.Namespace) -> int:
         r = settle_one(contract, **inputs)
     except ValueError as e:
         raise InputError(str(e)) from None
-    r["forfeited_to"] = contract.forfeited_to
     if args.json:
-        out = {"preset": args.preset, **{k: r[k] for k in _SETTLE_KEYS}}
-        out["forfeited_to"] = contract.forfeited_to
-        _print_json(out)
+        _print_json({"preset": args.preset, **{k: r[k] for k in SETTLEMENT_FIELDS},
+                     "forfeited_to": contract.forfeited_to})
         return 0
+    terms = dict(two_sided=contract.two_sided, withhold=contract.withhold > 0,
+                 quality_bonus=contract.quality_bonus is not None,
+                 forfeited_to=contract.forfeited_to)
     rows: list[tuple[str, str]] = [
         ("Contract", f"{args.preset} ({'two' if contract.two_sided else 'one'}-sided)"),
         ("Benchmark per capita", _money(args.benchmark)),
         ("Expenditure per capita", _money(args.expenditure)),
         ("Assigned beneficiaries", f"{args.beneficiaries:,.0f}"),
-        ("Total benchmark", _money(r["benchmark_total"])),
-        ("Total expenditure", _money(r["expenditure_total"])),
-        ("Gross savings (losses)", _money(r["gross_savings"])),
-        ("Savings rate", _pct(r["savings_rate"])),
-        ("Minimum savings rate", _pct(r["msr"])),
-        ("Minimum loss rate", _pct(r["mlr"])),
-        ("Outcome", r["outcome"]),
-        ("Final sharing rate", _pct(r["final_sharing_rate"])),
-        ("Shared savings", _money(r["shared_savings"])),
-        ("  less sequestration", _money(r["sequestration"])),
-        ("  payment cap", _money(r["payment_cap"])),
-        ("Earned savings", _money(r["earned_savings"])),
     ]
-    if contract.withhold:
-        rows.append(("  of which withheld", _money(r["withheld"])))
-    if contract.two_sided:
-        rows += [
-            ("Shared loss rate", _pct(r["shared_loss_rate"])),
-            ("Shared losses before cap", _money(r["shared_losses_before_cap"])),
-            ("  loss cap", _money(r["loss_cap"])),
-            ("  EUC reduction", _money(r["euc_adjustment"])),
-            ("Shared losses owed", _money(r["shared_losses"])),
-        ]
-    if contract.quality_bonus is not None:
-        rows.append(("Quality bonus", _money(r["quality_bonus"])))
-    rows += [
-        (f"Forfeited savings (to {contract.forfeited_to})", _money(r["forfeited"])),
-        ("Kept by payer", _money(r["payer_kept"])),
-        ("Net to ACO", _money(r["aco_net"])),
-        ("Payer net", _money(r["payer_net"])),
-    ]
+    rows += [(f.label, _show(f.kind, r[f.name])) for f in FIELDS if applies(f, **terms)]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v:>22}")
@@ -187,6 +164,15 @@ def _progress(total: int, desc: str, *, quiet: bool) -> Iterator[Callable[[int],
         yield bar.update
 
 
+def _compile_notice() -> None:
+    """Say once on stderr when the numba kernels compile (the first run after install)."""
+    from simsav._numba import on_first_compile
+
+    on_first_compile(lambda: print(
+        "simsav: compiling the simulation kernels for this machine (first run after "
+        "install, about 15 s; cached for later runs)", file=sys.stderr, flush=True))
+
+
 def _load(path: str) -> Any:
     from simsav.scenario import ScenarioError, load_scenario
 
@@ -206,9 +192,10 @@ def _fmt(x: float, kind: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from simsav.results import summarize, summary_table
-    from simsav.simulate import simulate
+    from simsav.simulation import simulate
 
     scn = _load(args.scenario)
+    _compile_notice()
     if args.sims is not None and args.sims < 1:
         raise InputError(f"--sims: must be >= 1, got {args.sims}")
     if args.seed is not None and args.seed < 0:
@@ -310,8 +297,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from simsav.results import summarize, summary_table
-    from simsav.simulate import simulate
+    from simsav.simulation import simulate
 
+    _compile_notice()
     tables = []
     for path in args.scenarios:
         scn = _load(path)
@@ -336,6 +324,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_msr(args: argparse.Namespace) -> int:
     from simsav.analysis.msr_sizing import default_spending, msr_curve
 
+    _compile_notice()
     try:
         sizes = [int(float(x)) for x in args.sizes.split(",") if x.strip()]
     except ValueError:
@@ -373,7 +362,7 @@ def _cmd_msr(args: argparse.Namespace) -> int:
     for i, n in enumerate(sizes):
         vals = [ds[k].values[i] for k in
                 ("msr", "msr_low", "msr_high", "mlr", "normal", "cms_2011", "cms_table")]
-        cells = [f"{v:10.3%}" if np.isfinite(v) else f"{'–':>10}" for v in vals]
+        cells = [f"{v:10.3%}" if math.isfinite(v) else f"{'–':>10}" for v in vals]
         print(f"{n:>10,}  " + "  ".join(cells))
     if args.plot:
         print(f"wrote {args.plot}")
@@ -568,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    from simsav.contracts.terms import ContractError
+
     try:
         return int(args.func(args))
     except (InputError, ContractError) as e:

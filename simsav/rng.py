@@ -12,9 +12,10 @@ simulation by simulation. Therefore
   ``n_sims >= n`` (the last, partial block uses the first rows of its stream);
 * changing ``block_size`` changes every result (other streams are drawn).
 
-Other random components of a simulation (quality scores, ACO-level terms) take their own
-streams with :func:`block_generator`'s ``stream`` argument (``spawn_key=(*root_key, k,
-*stream)``), so adding one never shifts the spending draws.
+Other random components of a simulation (quality scores, ACO-level terms, provider
+panels, ...) take their own sub-streams (``spawn_key=(*root_key, k, *stream)``), so
+switching one on never shifts another's draws. Every stream of a run is named in one
+table, :data:`STREAMS`; code asks for a stream by name (:func:`stream`), never by number.
 
 Seeds
 -----
@@ -65,6 +66,9 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "STREAMS",
+    "stream",
+    "sub_root",
     "MAX_BLOCK_SIZE",
     "SeedLike",
     "block_bounds",
@@ -83,6 +87,44 @@ DEFAULT_BLOCK_SIZE = 256
 
 #: Largest accepted block size.
 MAX_BLOCK_SIZE = 1 << 20
+
+#: Every random stream of a run: block ``k`` draws component ``name`` from
+#: ``SeedSequence(entropy, spawn_key=(*root_key, k, *STREAMS[name]))``. Ids are unique and
+#: never reused or renumbered (results depend on them; ``tests/test_rng.py`` pins the
+#: table). ``panel_paths`` and ``provider_layout`` are drawn once per run, from block 0.
+STREAMS: dict[str, tuple[int, ...]] = {
+    "spending": (),  # per-beneficiary spending of a one-year run (kernels/spending.py)
+    "true_savings": (1,),  # the ACO's true savings, per sim
+    "benchmark_error": (2,),  # ACO-level benchmark error, per sim and year
+    "quality": (3,),  # the ACO's quality score, per sim and year
+    "risk_growth": (4,),  # growth of the population's risk score, per sim and year
+    "panel": (5,),  # persistent beneficiaries over several years (kernels/panel.py)
+    "panel_paths": (5, 1),  # one population's paths, for persistence statistics
+    "trend_error": (6,),  # error of the projected trend, per sim and year
+    "aggregate": (7,),  # the aggregate fast path's group sums (draw/aggregate.py)
+    "provider_quality": (8,),  # providers' quality around the ACO's
+    "attribution": (9,),  # churn and the visit rule (kernels/attribution.py)
+    "provider_effect": (10,),  # each provider's own effect on its panel's spending
+    "provider_layout": (11,),  # organization types and panel sizes, once per scenario
+    # run-level sub-roots (:func:`sub_root`): run ``i`` of a family made from one seed
+    # (MSR sizing: one run per population size) uses spawn_key (*root_key, 2**31, i); a
+    # block index never reaches 2**31 (at most 10 million sims), so no block collides
+    "msr_size": (2**31,),
+}
+
+
+def stream(name: str) -> tuple[int, ...]:
+    """Return the sub-stream id of the named random component.
+
+    Examples
+    --------
+    >>> stream("quality")
+    (3,)
+    """
+    try:
+        return STREAMS[name]
+    except KeyError:
+        raise KeyError(f"unknown random stream {name!r}; known: {', '.join(STREAMS)}") from None
 
 
 def root_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -126,6 +168,18 @@ def root_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {int(seed)}")
     return np.random.SeedSequence(int(seed))
+
+
+def sub_root(root: np.random.SeedSequence, name: str, i: int) -> np.random.SeedSequence:
+    """Return the root of run ``i`` of the family ``name`` made from one seed.
+
+    Examples
+    --------
+    >>> sub_root(root_seed_sequence(7), "msr_size", 3).spawn_key
+    (2147483648, 3)
+    """
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, *stream(name), i),
+                                  pool_size=root.pool_size)
 
 
 def block_seed_sequence(

@@ -265,33 +265,6 @@ class ProvidersSpec(_Frozen):
             raise ValueError(f"org_mix shares must sum to 1, got {total:.6g}")
         return self
 
-    def layout(self, n_beneficiaries: int, seed: int) -> tuple[list[str], np.ndarray]:
-        """Organization type and panel size of each provider (fixed for the scenario).
-
-        Types are assigned in ``org_mix`` order by largest-remainder counts; sizes are
-        lognormal weights (from the scenario seed's sub-stream 99) split by largest
-        remainder so they sum to the population, each at least 1.
-        """
-        if n_beneficiaries < self.count:
-            raise ValueError(
-                f"providers.count ({self.count}) exceeds population.beneficiaries "
-                f"({n_beneficiaries})")
-        types = list(self.org_mix)
-        shares = np.array([self.org_mix[t] for t in types])
-        raw = shares * self.count
-        k = np.floor(raw).astype(int)
-        k[np.argsort(-(raw - k), kind="stable")[: self.count - k.sum()]] += 1
-        org = [t for t, c in zip(types, k, strict=True) for _ in range(int(c))]
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
-        sigma = np.sqrt(np.log1p(self.size_cv**2))
-        w = rng.lognormal(-sigma**2 / 2, sigma, self.count) if sigma > 0 else np.ones(
-            self.count)
-        extra = n_beneficiaries - self.count
-        raw = w / w.sum() * extra
-        lives = np.floor(raw).astype(np.int64)
-        lives[np.argsort(-(raw - lives), kind="stable")[: extra - int(lives.sum())]] += 1
-        return org, lives + 1
-
 
 class Design(BaseModel):
     """A contract design: a preset plus any contract term overriding it.

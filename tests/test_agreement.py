@@ -14,7 +14,7 @@ from scipy import stats
 
 from simsav.contracts.msr import cms_msr
 from simsav.scenario import ScenarioError, parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 
 GAMMA = {"model": "gamma", "mean": 10_000.0, "cv": 2.0}
 

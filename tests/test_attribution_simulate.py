@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from simsav.analysis.compare import compare_attribution
 from simsav.draw.attribution import expected_attribution
 from simsav.scenario import ScenarioError, parse_scenario
-from simsav.simulate import compare_attribution, simulate
+from simsav.simulation import simulate
 
 GAMMA = {"model": "gamma", "mean": 10_000.0, "cv": 2.0}
 

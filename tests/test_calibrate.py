@@ -46,7 +46,7 @@ from simsav.analysis.calibrate import (
 )
 from simsav.io.puf import load_puf
 from simsav.scenario import load_scenario, parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 from simsav.spending import SpendingSpec
 
 ROOT = Path(__file__).resolve().parents[1]

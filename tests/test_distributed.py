@@ -5,7 +5,7 @@ import xarray as xr
 
 from simsav.distributed import task_ranges
 from simsav.scenario import parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from simsav.results.finances import finance_summary
 from simsav.scenario import ScenarioError, parse_scenario
-from simsav.settlement.finances import finance_summary
-from simsav.simulate import add_design, simulate
+from simsav.simulation import add_design, simulate
 
 FIN = {"fixed_cost": 1_000_000, "cost_per_beneficiary": 50, "advance_upfront": 500_000,
        "advance_per_beneficiary": 20}

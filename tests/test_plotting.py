@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from simsav.analysis.compare import sweep_sizes  # noqa: E402
 from simsav.analysis.msr_sizing import msr_curve  # noqa: E402
 from simsav.plotting import (  # noqa: E402
     plot_fan_chart,
@@ -18,7 +19,7 @@ from simsav.plotting import (  # noqa: E402
     waterfall_steps,
 )
 from simsav.scenario import parse_scenario  # noqa: E402
-from simsav.simulate import simulate, sweep_sizes  # noqa: E402
+from simsav.simulation import simulate  # noqa: E402
 
 SCN = parse_scenario({
     "name": "plots", "seed": 4, "sims": 300, "population": {"beneficiaries": 3_000},

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from simsav.draw.providers import compare_distribution_rules
+from simsav.analysis.compare import compare_distribution_rules
 from simsav.scenario import ScenarioError, parse_scenario
 from simsav.settlement.distribution import expected_slopes
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 
 
 def scn(**kw):

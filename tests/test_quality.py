@@ -5,12 +5,12 @@ import pytest
 from scipy import stats
 
 from simsav.contracts import get_preset
+from simsav.draw.quality import simulate_quality
 from simsav.settlement.quality import (
     cms_points,
     cms_quality_score,
     effective_quality,
     goal_scale,
-    simulate_quality,
 )
 from simsav.settlement.rules import settle_one
 

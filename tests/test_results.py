@@ -4,7 +4,7 @@ import xarray as xr
 
 from simsav.results import open_dataset, save_dataset, summarize, summary_table
 from simsav.scenario import parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 
 SCN = parse_scenario({
     "name": "rt", "seed": 3, "sims": 80, "population": {"beneficiaries": 1_500},

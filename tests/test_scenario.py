@@ -117,7 +117,7 @@ def test_beta_quality_needs_mean_and_sd():
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_bundled_scenarios_validate_and_run_small(path):
     from simsav.results import summarize
-    from simsav.simulate import simulate
+    from simsav.simulation import simulate
 
     assert validate_scenario_file(path) == []
     ds = simulate(load_scenario(path), n_sims=64)

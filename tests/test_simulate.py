@@ -18,7 +18,7 @@ from scipy import stats
 
 from simsav.results import summarize, validate_dataset
 from simsav.scenario import parse_scenario
-from simsav.simulate import add_design, simulate
+from simsav.simulation import add_design, simulate
 
 
 def scenario(n, spending, designs, sims=2000, seed=11, **extra):

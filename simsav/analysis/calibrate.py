@@ -110,7 +110,7 @@ from scipy.optimize import brentq
 from simsav.contracts import CMS_ELECTIONS
 from simsav.io.puf import load_puf
 from simsav.scenario import Scenario, parse_scenario
-from simsav.simulate import simulate
+from simsav.simulation import simulate
 from simsav.spending import SpendingSpec
 
 __all__ = [

@@ -30,8 +30,14 @@ from scipy import stats
 
 from simsav import __version__
 from simsav.contracts.msr import cms_msr
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike
-from simsav.simulate import standard_normals
+from simsav.rng import (
+    DEFAULT_BLOCK_SIZE,
+    STREAMS,
+    SeedLike,
+    block_normals,
+    root_seed_sequence,
+    sub_root,
+)
 from simsav.spending import SpendingSpec, simulate_group_sums
 
 __all__ = ["msr_curve", "cms_2011_msr", "default_spending", "CMS_2011_CV"]
@@ -198,14 +204,16 @@ def msr_curve(
     out = {k: np.full(n_size, np.nan) for k in
            ("msr", "msr_low", "msr_high", "mlr", "mlr_low", "mlr_high", "p_clear_cms_table")}
     if method == "simulate":
+        root = root_seed_sequence(seed)
         for i, n in enumerate(sizes_a):
-            sub = _size_seed(seed, i)
+            sub = sub_root(root, "msr_size", i)
             sums = group_sums([(spec, int(n))] * years, n_sims, seed=sub,
                               block_size=block_size, n_threads=n_threads)
             xbar = sums.sum(axis=1) / (n * years)
             bench = np.full(n_sims, mu)
             if benchmark_error_sd > 0:
-                eps = standard_normals(n_sims, sub, block_size, (1,))
+                eps = block_normals((n_sims,), seed=sub, block_size=block_size,
+                                    stream=STREAMS["benchmark_error"])
                 bench = mu * np.maximum(1 + benchmark_error_sd * eps, 1e-6)
             rate = np.sort(1.0 - xbar / bench)
             lo, hi = _order_stat_band(n_sims, 1 - alpha, level)
@@ -253,11 +261,3 @@ def msr_curve(
         "mean_truncated": float(mu),
     }
     return ds
-
-
-def _size_seed(seed: SeedLike, i: int) -> np.random.SeedSequence:
-    from simsav.rng import root_seed_sequence
-
-    root = root_seed_sequence(seed)
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 1_000_000 + i),
-                                  pool_size=root.pool_size)

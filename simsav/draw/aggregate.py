@@ -88,7 +88,7 @@ Randomness
 As :mod:`simsav.rng`: block ``k`` of sims draws from its own Generator, here on sub-stream
 :data:`STREAM` (``spawn_key=(..., k, 7)``), so the aggregate draws never reuse the
 per-beneficiary stream (``(..., k)``) nor the other sub-streams of
-:mod:`simsav.simulate`. Within a block, sims are drawn in chunks of
+:mod:`simsav.simulation`. Within a block, sims are drawn in chunks of
 ``min(block_size, CHUNK_SIMS)`` with vectorized NumPy calls, group by group; a chunk is
 always drawn in full (the unused rows of the last one are dropped), so results depend on
 ``(seed, block_size)`` only - not on ``n_threads`` - and a larger ``n_sims`` only appends
@@ -113,7 +113,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
 from simsav.spending import (
     Gamma,
     SpendingModel,
@@ -142,7 +142,7 @@ EXACT_COUNT = 128
 CHUNK_SIMS = 256
 
 #: Sub-stream of :mod:`simsav.rng` used by the aggregate draws.
-STREAM: tuple[int, ...] = (7,)
+STREAM: tuple[int, ...] = STREAMS["aggregate"]
 
 # The body sum is drawn from a normal when its skewness is below this.
 _NORMAL_SKEW = 1e-6

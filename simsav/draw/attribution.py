@@ -91,7 +91,7 @@ The settlement compares per-capita expenditure of the **attributed** population,
     E = (T - \tau M) / n,
 
 (``tau``: the ACO's true savings rate, which applies to managed spending only) with a
-benchmark that is, as in :mod:`simsav.simulate`, the **expected capped per-capita
+benchmark that is, as in :mod:`simsav.simulation`, the **expected capped per-capita
 spending of the underlying population** (the scenario's spending model) times ``1 +
 benchmark error``. That is, the benchmark is risk-adjusted to the population's expected
 spending, but **not** to selection that happens within the performance year: risk scores
@@ -149,7 +149,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import special, stats
 
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
 from simsav.spending import (
     _EMPIRICAL,
     SpendingModel,
@@ -168,7 +168,7 @@ __all__ = [
 ]
 
 #: Sub-stream of the attribution draws (see :mod:`simsav.rng`).
-ATTRIBUTION_STREAM: tuple[int, ...] = (9,)
+ATTRIBUTION_STREAM: tuple[int, ...] = STREAMS["attribution"]
 
 _Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
@@ -500,7 +500,7 @@ def benchmark_per_capita(
     """Return the benchmark's per-capita level (before benchmark error) for the settlement.
 
     ``attribution.benchmark == "population"``: the count-weighted expected capped spending
-    of the groups' models (what :mod:`simsav.simulate` uses without attribution).
+    of the groups' models (what :mod:`simsav.simulation` uses without attribution).
     ``"attributed"``: the expected per-capita spending of the attributed population,
     ``sum_g N_g E[T_g] / sum_g N_g E[n_g]`` from :func:`expected_attribution`.
 

@@ -73,7 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import integrate, optimize, special, stats
 
 from simsav import spending as _spending
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, block_generator, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, block_generator, map_blocks
 from simsav.rng import root_seed_sequence as _root
 from simsav.spending import KernelArgs, SpendingModel, SpendingSpec
 
@@ -97,9 +97,9 @@ __all__ = [
 
 #: Sub-stream of :mod:`simsav.rng` for the panel's spending draws: block ``k`` uses
 #: ``spawn_key=(*root_key, k, 5)`` (the one-year spending kernel uses ``(k,)``; 1-3 are
-#: taken by :mod:`simsav.simulate`).
-PANEL_STREAM: tuple[int, ...] = (5,)
-_PATHS_STREAM: tuple[int, ...] = (5, 1)
+#: taken by :mod:`simsav.simulation`).
+PANEL_STREAM: tuple[int, ...] = STREAMS["panel"]
+_PATHS_STREAM: tuple[int, ...] = STREAMS["panel_paths"]
 
 # Grid of the tabulated maps (survivor map m, gamma log-quantile): z in [-9, 9], step
 # 1/128. P(|Z| > 9) = 2e-19; beyond the grid the maps extrapolate linearly.

@@ -9,7 +9,7 @@ from typing import Any
 
 import xarray as xr
 
-from simsav.results.schema import VARIABLES
+from simsav.results.schema import ALL_VARIABLES
 
 __all__ = ["atomic_write", "open_dataset", "save_dataset"]
 
@@ -49,7 +49,7 @@ def open_dataset(path: str | Path) -> xr.Dataset:
 
 
 def _restore_dtypes(ds: xr.Dataset) -> xr.Dataset:
-    for name, v in VARIABLES.items():
+    for name, v in ALL_VARIABLES.items():
         if name in ds and v.dtype == "bool" and ds[name].dtype != bool:
             ds[name] = ds[name].astype(bool)
     return ds

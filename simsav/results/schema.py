@@ -14,8 +14,18 @@ from dataclasses import dataclass
 import xarray as xr
 
 from simsav.settlement.fields import FIELDS
+from simsav.settlement.finances import FINANCE_VARIABLES as FINANCES
 
-__all__ = ["PROVIDER_VARIABLES", "VARIABLES", "Var", "validate_dataset", "var_attrs"]
+__all__ = [
+    "ALL_VARIABLES",
+    "ATTRIBUTION_VARIABLES",
+    "FINANCE_VARIABLES",
+    "PROVIDER_VARIABLES",
+    "VARIABLES",
+    "Var",
+    "validate_dataset",
+    "var_attrs",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,16 @@ VARIABLES: dict[str, Var] = {
                        "Per_Capita_Exp_TOTAL_PY"),
     "quality": Var(_SY, "float64", "1", "quality score"),
     "true_savings": Var(_SY, "float64", "1", "true savings of the ACO, fraction of spending"),
+    "quality_rank": Var(_SY, "float64", "1",
+                        "quality score's rank among peers (percentile for CMS points)"),
+    "revenue": Var(_SY, "float64", "USD",
+                   "ACO participants' A+B FFS revenue, for revenue-based loss limits (NaN: "
+                   "unknown)"),
+    "agreement_year": Var(("year",), "int64", "1", "year of the agreement period settled"),
+    "euc_fraction": Var(("year",), "float64", "1",
+                        "share of shared losses forgiven for extreme and uncontrollable "
+                        "circumstances"),
+    "low_revenue": Var(("year",), "bool", "1", "low-revenue ACO (may share below the MSR)"),
     **{f.name: Var(_SYD, f.dtype, f.units, f.long_name, f.puf_column) for f in FIELDS},
     "aco_paid": Var(_SYD, "float64", "USD",
                     "paid to the ACO in the year under the design's reconciliation, net of "
@@ -75,18 +95,40 @@ PROVIDER_VARIABLES: dict[str, Var] = {
 }
 
 
+#: Present only under churn or retrospective assignment.
+ATTRIBUTION_VARIABLES: dict[str, Var] = {
+    "n_attributed": Var(_SY, "float64", "1", "attributed beneficiaries", "N_AB"),
+}
+
+#: Present only with a ``[finances]`` table.
+FINANCE_VARIABLES: dict[str, Var] = {
+    name: Var(_SYD, "float64", "USD", long_name) for name, long_name in FINANCES.items()
+}
+
+#: Every variable a results Dataset may hold.
+ALL_VARIABLES: dict[str, Var] = {
+    **VARIABLES, **ATTRIBUTION_VARIABLES, **PROVIDER_VARIABLES, **FINANCE_VARIABLES}
+
+
 def validate_dataset(ds: xr.Dataset) -> None:
-    """Check a results Dataset against :data:`VARIABLES`.
+    """Check a results Dataset against the schema.
+
+    Every variable of :data:`VARIABLES` must be present, every variable must be one of
+    :data:`ALL_VARIABLES`, with its dims, dtype, ``units`` and ``long_name``.
 
     Raises
     ------
     ValueError
-        Naming the first variable that is missing or has the wrong dims, dtype or attrs.
+        Naming the first variable that is missing, unknown, or has the wrong dims, dtype
+        or attrs.
     """
-    for name, v in VARIABLES.items():
+    for name in VARIABLES:
         if name not in ds:
             raise ValueError(f"{name}: missing from the Dataset")
-        da = ds[name]
+    for name, da in ds.data_vars.items():
+        v = ALL_VARIABLES.get(str(name))
+        if v is None:
+            raise ValueError(f"{name}: not a variable of the results schema")
         if da.dims != v.dims:
             raise ValueError(f"{name}: dims {da.dims}, expected {v.dims}")
         if str(da.dtype) != v.dtype:
@@ -98,7 +140,7 @@ def validate_dataset(ds: xr.Dataset) -> None:
 
 def var_attrs(name: str) -> dict[str, str]:
     """The attrs of schema variable ``name``."""
-    v = VARIABLES[name] if name in VARIABLES else PROVIDER_VARIABLES[name]
+    v = ALL_VARIABLES[name]
     attrs = {"units": v.units, "long_name": v.long_name}
     if v.puf_column:
         attrs["puf_column"] = v.puf_column

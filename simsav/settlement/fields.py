@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["FIELDS", "SETTLEMENT_FIELDS", "Field", "field"]
+__all__ = ["FIELDS", "SETTLEMENT_FIELDS", "Field", "applies", "field"]
 
 Kind = Literal["money", "rate", "outcome", "flag"]
 
@@ -36,6 +36,12 @@ class Field:
         One line, for Dataset attrs and the ``simsav settle`` table.
     doc : str
         What it is, for the result type's docstring.
+    label : str
+        Short label for a table row (``simsav settle``).
+    applies : {"always", "two-sided", "withhold", "quality-bonus", "community", "aco"}
+        When the quantity can be non-trivial: always, or only for two-sided contracts, a
+        contract with a withhold, with a quality bonus, or reinvesting forfeited savings in
+        the community or the ACO (tables leave the others out).
     report_row : str, optional
         The row of CMS's settlement report it matches (``"[Y]"``).
     puf_column : str, optional
@@ -47,6 +53,8 @@ class Field:
     kind: Kind
     long_name: str
     doc: str
+    label: str
+    applies: str = "always"
     report_row: str | None = None
     puf_column: str | None = None
 
@@ -57,69 +65,83 @@ class Field:
 
 
 def _f(name: str, kind: Kind, long_name: str, doc: str, row: str | None = None,
-       puf: str | None = None, dtype: Literal["float64", "int8", "bool"] = "float64") -> Field:
-    return Field(name, dtype, kind, long_name, doc, row, puf)
+       puf: str | None = None, dtype: Literal["float64", "int8", "bool"] = "float64", *,
+       label: str, applies: str = "always") -> Field:
+    return Field(name, dtype, kind, long_name, doc, label, applies, row, puf)
 
 
 #: Every output of the settlement, in report order.
 FIELDS: tuple[Field, ...] = (
     _f("benchmark_total", "money", "total benchmark after contract discount",
-       "Total benchmark expenditures after any discount.", "[H]", "ABtotBnchmk"),
+       "Total benchmark expenditures after any discount.", "[H]", "ABtotBnchmk",
+       label="Total benchmark"),
     _f("expenditure_total", "money", "total expenditure",
-       "Total expenditures.", "[G]", "ABtotExp"),
+       "Total expenditures.", "[G]", "ABtotExp", label="Total expenditure"),
     _f("gross_savings", "money", "gross savings (negative: losses)",
-       "Benchmark minus expenditure, signed.", "[I]", "GenSaveLoss"),
+       "Benchmark minus expenditure, signed.", "[I]", "GenSaveLoss",
+       label="Gross savings (losses)"),
     _f("savings_rate", "rate", "savings rate",
-       "Gross savings over the benchmark.", puf="Sav_rate"),
+       "Gross savings over the benchmark.", puf="Sav_rate", label="Savings rate"),
     _f("msr", "rate", "minimum savings rate",
-       "Minimum savings rate.", "[L]", "MinSavPerc"),
+       "Minimum savings rate.", "[L]", "MinSavPerc", label="Minimum savings rate"),
     _f("mlr", "rate", "minimum loss rate (NaN: one-sided)",
-       "Minimum loss rate (NaN for one-sided contracts).", "[M]"),
+       "Minimum loss rate (NaN for one-sided contracts).", "[M]",
+       label="Minimum loss rate", applies="two-sided"),
     _f("outcome", "outcome", "outcome: 1 shared savings, 0 corridor, -1 shared losses",
        "1 savings (cleared the MSR), 0 corridor or below the MSR, -1 losses beyond the MLR.",
-       "[P]", dtype="int8"),
+       "[P]", dtype="int8", label="Outcome"),
     _f("quality_met", "flag", "quality allowed sharing",
        "Whether quality allowed sharing (standard, alternative or gate).", "[S]",
-       dtype="bool"),
+       dtype="bool", label="Quality allowed sharing"),
     _f("final_sharing_rate", "rate", "final sharing rate",
-       "Final sharing rate, participation bonus included.", "[T]", "FinalShareRate"),
+       "Final sharing rate, participation bonus included.", "[T]", "FinalShareRate",
+       label="Final sharing rate"),
     _f("shared_savings", "money", "shared savings before sequestration and cap",
-       "Shared savings before sequestration and cap.", "[V]"),
+       "Shared savings before sequestration and cap.", "[V]", label="Shared savings"),
     _f("sequestration", "money", "sequestration of shared savings",
-       "Sequestration of shared savings.", "[X]"),
+       "Sequestration of shared savings.", "[X]", label="  less sequestration"),
     _f("payment_cap", "money", "performance payment limit",
-       "Performance payment limit in dollars (inf where none).", "[W]"),
+       "Performance payment limit in dollars (inf where none).", "[W]", label="  payment cap"),
     _f("earned_savings", "money", "earned shared savings after sequestration and cap",
-       "Shared savings paid to the ACO, after sequestration and cap.", "[Y]", "EarnSaveLoss"),
+       "Shared savings paid to the ACO, after sequestration and cap.", "[Y]", "EarnSaveLoss",
+       label="Earned savings"),
     _f("withheld", "money", "earned savings withheld against future losses",
-       "Part of the earned savings withheld against future losses."),
+       "Part of the earned savings withheld against future losses.",
+       label="  of which withheld", applies="withhold"),
     _f("shared_loss_rate", "rate", "shared loss rate (NaN: one-sided)",
-       "Shared loss rate (NaN for one-sided contracts).", "[U]", "FinalLossRate"),
+       "Shared loss rate (NaN for one-sided contracts).", "[U]", "FinalLossRate",
+       label="Shared loss rate", applies="two-sided"),
     _f("shared_losses_before_cap", "money", "shared losses before the limit",
-       "Losses times the shared loss rate.", "[Z]"),
+       "Losses times the shared loss rate.", "[Z]",
+       label="Shared losses before cap", applies="two-sided"),
     _f("loss_cap", "money", "loss sharing limit",
-       "Loss-sharing limit in dollars (inf where none; NaN for one-sided).", "[BB]"),
+       "Loss-sharing limit in dollars (inf where none; NaN for one-sided).", "[BB]",
+       label="  loss cap", applies="two-sided"),
     _f("euc_adjustment", "money",
        "reduction of losses for extreme and uncontrollable circumstances",
        "Reduction of shared losses for extreme and uncontrollable circumstances.", "[FF]",
-       "DisAdj"),
+       "DisAdj", label="  EUC reduction", applies="two-sided"),
     _f("shared_losses", "money", "shared losses owed by the ACO (>= 0)",
-       "What the ACO owes, >= 0.", "[GG]"),
+       "What the ACO owes, >= 0.", "[GG]", label="Shared losses owed", applies="two-sided"),
     _f("quality_bonus", "money", "quality bonus paid regardless of savings",
-       "Quality bonus paid whether or not savings are achieved."),
+       "Quality bonus paid whether or not savings are achieved.",
+       label="Quality bonus", applies="quality-bonus"),
     _f("forfeited", "money", "savings forfeited (MSR or quality missed)",
-       "Savings the ACO would have shared but for the MSR or quality."),
+       "Savings the ACO would have shared but for the MSR or quality.", label="Forfeited savings"),
     _f("reinvested_community", "money", "forfeited savings reinvested in the community",
-       "Forfeited savings reinvested in the community's delivery system."),
+       "Forfeited savings reinvested in the community's delivery system.",
+       label="  reinvested in the community", applies="community"),
     _f("reinvested_aco", "money", "forfeited savings reinvested in the ACO",
-       "Forfeited savings reinvested in an earmarked ACO fund."),
+       "Forfeited savings reinvested in an earmarked ACO fund.",
+       label="  reinvested in the ACO", applies="aco"),
     _f("payer_kept", "money", "gross savings kept by the payer",
-       "Gross savings the payer keeps (sequestration included); 0 without savings."),
+       "Gross savings the payer keeps (sequestration included); 0 without savings.",
+       label="Kept by payer"),
     _f("aco_net", "money", "net to the ACO: earned savings + quality bonus - shared losses",
-       "Earned savings plus quality bonus minus shared losses."),
+       "Earned savings plus quality bonus minus shared losses.", label="Net to ACO"),
     _f("payer_net", "money", "payer's net against the undiscounted benchmark",
        "The payer's net against the undiscounted benchmark: savings kept, plus losses "
-       "recovered, minus quality bonus and reinvestment."),
+       "recovered, minus quality bonus and reinvestment.", label="Payer net"),
 )
 
 #: The field names, in order.
@@ -137,3 +159,18 @@ def field(name: str) -> Field:
     ('[Y]', 'EarnSaveLoss')
     """
     return _BY_NAME[name]
+
+
+def applies(f: Field, *, two_sided: bool, withhold: bool, quality_bonus: bool,
+            forfeited_to: str) -> bool:
+    """Whether output ``f`` can be non-trivial under a contract with these terms.
+
+    Examples
+    --------
+    >>> applies(field("shared_losses"), two_sided=False, withhold=False,
+    ...         quality_bonus=False, forfeited_to="payer")
+    False
+    """
+    return {"always": True, "two-sided": two_sided, "withhold": withhold,
+            "quality-bonus": quality_bonus, "community": forfeited_to == "community",
+            "aco": forfeited_to == "aco"}[f.applies]

@@ -29,10 +29,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-import xarray as xr
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FinancesSpec", "attach_finances", "finance_summary"]
+__all__ = ["FINANCE_VARIABLES", "FinancesSpec", "cash_flows"]
 
 
 class FinancesSpec(BaseModel):
@@ -67,7 +67,8 @@ class FinancesSpec(BaseModel):
     confidence: Annotated[float, Field(gt=0.5, lt=1.0, allow_inf_nan=False)] = 0.95
 
 
-_UNITS = {
+#: The cash-flow variables, each (sim, year, design), USD, with its long name.
+FINANCE_VARIABLES: dict[str, str] = {
     "fin_advance": "advance payments received",
     "fin_costs": "infrastructure costs",
     "fin_recouped": "advance payments recouped from shared savings",
@@ -76,25 +77,39 @@ _UNITS = {
 }
 
 
-def attach_finances(ds: xr.Dataset, spec: FinancesSpec) -> xr.Dataset:
-    """Add the ACO's cash flows, year by year, to a results Dataset.
+def cash_flows(
+    spec: FinancesSpec,
+    *,
+    aco_paid: NDArray[np.float64],
+    quality_bonus: NDArray[np.float64],
+    n_beneficiaries: NDArray[np.float64],
+) -> dict[str, NDArray[np.float64]]:
+    """The ACO's cash flows, year by year, for each design.
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        From :func:`simsav.simulate` (uses ``aco_paid``, ``quality_bonus`` and
-        ``n_beneficiaries``).
     spec : FinancesSpec
+    aco_paid, quality_bonus : ndarray, shape (sim, year, design)
+        What the ACO is paid each year under the design's reconciliation (net of
+        losses), and the quality bonus in it.
+    n_beneficiaries : ndarray, shape (year,)
+        Assigned beneficiaries, for per-beneficiary costs and advances.
 
     Returns
     -------
-    xarray.Dataset
-        With ``fin_advance``, ``fin_costs``, ``fin_recouped``, ``fin_net`` and
-        ``fin_cumulative`` over (sim, year, design), USD.
+    dict of str to ndarray
+        The arrays of :data:`FINANCE_VARIABLES`, each (sim, year, design), USD.
+
+    Examples
+    --------
+    >>> spec = FinancesSpec(fixed_cost=100.0, advance_upfront=50.0)
+    >>> paid = np.array([[[80.0], [120.0]]])
+    >>> f = cash_flows(spec, aco_paid=paid, quality_bonus=np.zeros_like(paid),
+    ...                n_beneficiaries=np.array([10.0, 10.0]))
+    >>> f["fin_recouped"][0, :, 0].tolist(), f["fin_cumulative"][0, :, 0].tolist()
+    ([50.0, 0.0], [-20.0, 0.0])
     """
-    paid = ds["aco_paid"].values  # (sim, year, design)
-    bonus = ds["quality_bonus"].values
-    n_ben = ds["n_beneficiaries"].values  # (year,)
+    paid, bonus, n_ben = aco_paid, quality_bonus, n_beneficiaries
     n, years, designs = paid.shape
     advance = np.zeros_like(paid)
     advance[:] = (spec.advance_per_beneficiary * n_ben)[None, :, None]
@@ -111,64 +126,5 @@ def attach_finances(ds: xr.Dataset, spec: FinancesSpec) -> xr.Dataset:
     if spec.unrecouped == "owed":
         recouped[:, -1, :] += outstanding
     net = advance + paid - costs - recouped
-    out = ds.copy()
-    for name, arr in (("fin_advance", advance), ("fin_costs", costs),
-                      ("fin_recouped", recouped), ("fin_net", net),
-                      ("fin_cumulative", np.cumsum(net, axis=1))):
-        out[name] = xr.DataArray(arr, dims=("sim", "year", "design"),
-                                 attrs={"units": "USD", "long_name": _UNITS[name]})
-    out.attrs["finances"] = spec.model_dump_json()
-    return out
-
-
-def finance_summary(ds: xr.Dataset, *, confidence: float | None = None) -> xr.Dataset:
-    """Break-even and reserve needs per design.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``p_break_even`` (cumulative net ≥ 0 at the end), ``break_even_year_share`` (over
-        dim ``break_even_year``: the year from which the cumulative position stays ≥ 0 to
-        the end; 0 = not broken even by the end),
-        ``expected_net_position`` (end of agreement), ``reserve_for_losses_year`` (the
-        ``confidence`` quantile of the worst year's shared losses paid) and
-        ``reserve_for_losses_agreement`` (of the agreement's total losses paid).
-    """
-    if "fin_cumulative" not in ds:
-        raise ValueError("ds: no finances; give the scenario a [finances] table")
-    import json
-
-    conf = confidence
-    if conf is None:
-        conf = json.loads(ds.attrs.get("finances", "{}")).get("confidence", 0.95)
-    cum = ds["fin_cumulative"]
-    n = ds.sizes["sim"]
-    years = ds["year"].values
-    ahead = cum >= 0
-    # the year from which the cumulative position stays >= 0 to the end (0: never)
-    stays = ahead.isel(year=slice(None, None, -1)).cumprod("year").isel(
-        year=slice(None, None, -1)).astype(bool)
-    first = xr.where(stays.any("year"), stays.argmax("year") + 1, 0)
-    share = xr.concat([(first == k).mean("sim") for k in range(len(years) + 1)],
-                      dim="break_even_year")
-    share = share.assign_coords(break_even_year=np.arange(len(years) + 1))
-    losses = np.maximum(-(ds["aco_paid"] - ds["quality_bonus"]), 0.0)
-    p = ahead.isel(year=-1).mean("sim")
-    out = xr.Dataset({
-        "p_break_even": p.assign_attrs(units="1", long_name="P(cumulative net >= 0 at end)"),
-        "se_p_break_even": np.sqrt(p * (1 - p) / n).assign_attrs(
-            units="1", long_name="MC standard error of p_break_even"),
-        "break_even_year_share": share.assign_attrs(
-            units="1", long_name="share of sims breaking even for good in the year (0: not "
-                                 "by the end)"),
-        "expected_net_position": cum.isel(year=-1).mean("sim").assign_attrs(
-            units="USD", long_name="expected cumulative net position at the end"),
-        "reserve_for_losses_year": losses.max("year").quantile(conf, dim="sim").drop_vars(
-            "quantile").assign_attrs(units="USD",
-                                     long_name=f"{conf:.0%} quantile of the worst year's losses"),
-        "reserve_for_losses_agreement": losses.sum("year").quantile(conf, dim="sim").drop_vars(
-            "quantile").assign_attrs(units="USD",
-                                     long_name=f"{conf:.0%} quantile of the agreement's losses"),
-    })
-    out.attrs["confidence"] = float(conf)
-    return out
+    return {"fin_advance": advance, "fin_costs": costs, "fin_recouped": recouped,
+            "fin_net": net, "fin_cumulative": np.cumsum(net, axis=1)}

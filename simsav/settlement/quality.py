@@ -17,16 +17,13 @@ Scoring (what the payer does with performance):
     peer percentile, own goals, or the better of peer points and improvement — into the
     0–1 quality the settlement uses.
 
-The process (what the ACO does): :func:`simulate_quality` draws a score per sim and year
-with a beta marginal, year-to-year persistence (a Gaussian AR(1) in the copula) and an
-improvement trend.
+The process (what the ACO does) is drawn in :mod:`simsav.draw.quality`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 __all__ = [
     "CMS_POINTS_TABLE",
@@ -35,7 +32,6 @@ __all__ = [
     "goal_scale",
     "improvement_points",
     "effective_quality",
-    "simulate_quality",
 ]
 
 #: Per-measure points by percentile of the quality benchmark, MSSP 2012–2020:
@@ -169,54 +165,3 @@ def effective_quality(
         f"quality_scoring: must be score, cms-points, own-goals, improvement or "
         f"peer-or-improvement, "
         f"got {scoring!r}")
-
-
-def simulate_quality(
-    n_sims: int,
-    n_years: int,
-    *,
-    mean: float,
-    sd: float,
-    persistence: float = 0.0,
-    improvement: float = 0.0,
-    seed: object,
-    block_size: int = 256,
-    first_block: int = 0,
-) -> F64:
-    """Quality scores per sim and year: beta marginals, persistent, improving.
-
-    Year ``t``'s score is the beta(``mean + t·improvement``, ``sd``) quantile of ``Φ(z_t)``,
-    with ``z_t = ρ z_{t-1} + sqrt(1 − ρ²) ε_t`` (a Gaussian copula): each year's marginal is
-    exactly the beta, and ``ρ`` (``persistence``) sets how much a good year predicts the
-    next. Draws come from sub-stream 3 of each block (:mod:`simsav.rng`).
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(n_sims, n_years)``.
-    """
-    from simsav.rng import map_blocks
-
-    if not -1.0 < persistence < 1.0:
-        raise ValueError(f"persistence: must be in (-1, 1), got {persistence}")
-    eps = np.empty((n_sims, n_years))
-
-    def fill(rng: np.random.Generator, start: int, stop: int) -> None:
-        eps[start:stop] = rng.standard_normal((stop - start, n_years))
-
-    map_blocks(fill, n_sims, seed=seed, block_size=block_size, n_threads=1, stream=(3,),
-               first_block=first_block)
-    z = np.empty_like(eps)
-    z[:, 0] = eps[:, 0]
-    for t in range(1, n_years):
-        z[:, t] = persistence * z[:, t - 1] + np.sqrt(1 - persistence**2) * eps[:, t]
-    u = stats.norm.cdf(z)
-    out = np.empty_like(u)
-    for t in range(n_years):
-        m = float(np.clip(mean + t * improvement, 1e-6, 1 - 1e-6))
-        if sd**2 >= m * (1 - m):
-            raise ValueError(
-                f"improvement: year {t + 1} mean {m:.3f} leaves no room for sd = {sd}")
-        k = m * (1 - m) / sd**2 - 1
-        out[:, t] = stats.beta.ppf(u[:, t], m * k, (1 - m) * k)
-    return out
