@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from simsav.contracts.msr import cms_msr
+
 __all__ = [
     "plot_payout_distribution",
     "plot_msr_curve",
@@ -106,7 +108,6 @@ def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
         ax.plot(n, ds["msr"] * pct, "o-", color="C0", label=f"MSR ({method})")
     ax.plot(n, ds["normal"] * pct, "--", color="C1", label="normal approximation")
     grid = np.geomspace(max(float(n.min()), 500.0), max(float(n.max()), 60_000.0), 200)
-    from simsav.contracts.msr import cms_msr
 
     ax.plot(grid, cms_msr(grid) * pct, "-", color="k", linewidth=1.2,
             label="CMS table, 42 CFR 425.604(b)")

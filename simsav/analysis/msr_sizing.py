@@ -30,6 +30,7 @@ from scipy import stats
 
 from simsav import __version__
 from simsav.contracts.msr import cms_msr
+from simsav.draw.aggregate import simulate_group_sums_aggregate
 from simsav.rng import (
     DEFAULT_BLOCK_SIZE,
     STREAMS,
@@ -186,7 +187,7 @@ def msr_curve(
     if method == "simulate" and n_sims < 100:
         raise ValueError(f"n_sims: must be >= 100 to size an MSR, got {n_sims}")
     if draws == "aggregate":
-        from simsav.draw.aggregate import simulate_group_sums_aggregate as group_sums
+        group_sums = simulate_group_sums_aggregate
     elif draws == "per-beneficiary":
         group_sums = simulate_group_sums
     else:

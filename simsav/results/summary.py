@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 __all__ = ["QUANTILES", "summarize", "summary_table"]
@@ -109,8 +110,6 @@ def summary_table(summary: xr.Dataset, *, year: int | None = None) -> Any:
     year : int, optional
         The year to show (default: the last one).
     """
-    import pandas as pd
-
     s = summary
     if "year" in s.dims:
         s = s.sel(year=s["year"].values[-1] if year is None else year)
