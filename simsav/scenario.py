@@ -58,8 +58,8 @@ from simsav.contracts import PRESETS, Contract, ContractError, get_preset
 from simsav.draw.agreement import AgreementSpec
 from simsav.draw.attribution import AttributionSpec
 from simsav.draw.panel import PersistenceSpec
-from simsav.settlement.distribution import POLICIES, DistributionPolicy
 from simsav.settlement.finances import FinancesSpec
+from simsav.settlement.policy import POLICIES, DistributionPolicy
 from simsav.spending import SpendingSpec
 
 __all__ = [

@@ -21,8 +21,8 @@ from simsav.reconcile import DesignTerms, reconcile
 from simsav.results.build import build_dataset, design_dataset, draws_from_dataset
 from simsav.rng import SeedLike, check_block_size, root_seed_sequence
 from simsav.scenario import Design, Scenario
-from simsav.settlement.distribution import DistributionPolicy
 from simsav.settlement.finances import FinancesSpec
+from simsav.settlement.policy import DistributionPolicy
 
 __all__ = ["add_design", "simulate"]
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from simsav.analysis.incentives import compare_rules, expected_slopes, provider_incentives
 from simsav.settlement.distribution import (
     ORG_TYPES,
     POLICIES,
@@ -17,10 +18,7 @@ from simsav.settlement.distribution import (
     ProviderPanels,
     _largest_remainder,
     check_conservation,
-    compare_rules,
     distribute,
-    expected_slopes,
-    provider_incentives,
 )
 
 PCP_ONLY = dict(primary_care=1, specialists=0, hospitals=0, skilled_nursing=0)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from simsav.analysis.compare import compare_distribution_rules
+from simsav.analysis.incentives import expected_slopes
 from simsav.scenario import ScenarioError, parse_scenario
-from simsav.settlement.distribution import expected_slopes
 from simsav.simulation import simulate
 
 

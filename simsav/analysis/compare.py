@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from simsav.analysis.incentives import compare_rules
 from simsav.draw.attribution import AttributionSpec
 from simsav.results.summary import summarize
 from simsav.rng import SeedLike
 from simsav.scenario import Population, Scenario
-from simsav.settlement.distribution import ProviderPanels, compare_rules
+from simsav.settlement.distribution import ProviderPanels
 from simsav.simulation import simulate
 
 __all__ = ["compare_attribution", "compare_distribution_rules", "sweep_sizes"]
@@ -108,7 +109,7 @@ def compare_distribution_rules(
     """What a provider faces under each distribution rule, for one design's money.
 
     The same payments to the ACO and the same panels are split under each rule
-    (:func:`simsav.settlement.distribution.compare_rules`); per rule and provider: the mean
+    (:func:`simsav.analysis.incentives.compare_rules`); per rule and provider: the mean
     and SD of its payout over the agreement, the chance it is charged, and how strongly its payout
     follows its own panel's savings (``slope_own``: dollars it receives per dollar its own
     panel saves — the incentive to stint) against the rest of the ACO's savings
