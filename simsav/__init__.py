@@ -22,10 +22,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
 from simsav.analysis.msr_sizing import msr_curve  # noqa: E402
+from simsav.analysis.replicate import replicate_puf  # noqa: E402
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
 from simsav.contracts.msr import cms_msr  # noqa: E402
 from simsav.draw.providers import compare_distribution_rules  # noqa: E402
-from simsav.io.puf import load_puf, replicate_puf  # noqa: E402
+from simsav.io.puf import load_puf  # noqa: E402
 from simsav.plotting import (  # noqa: E402
     plot_fan_chart,
     plot_msr_curve,

@@ -382,7 +382,7 @@ def _cmd_msr(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- replicate-puf
 def _cmd_replicate_puf(args: argparse.Namespace) -> int:
-    from simsav.io.puf import replicate_puf
+    from simsav.analysis.replicate import replicate_puf
 
     source: Any = args.file
     if args.file.isdigit():
