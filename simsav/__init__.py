@@ -20,8 +20,10 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments  # noqa: E402
+from simsav.analysis.calibrate import calibrate_puf  # noqa: E402
+from simsav.analysis.moments import puf_moments  # noqa: E402
 from simsav.analysis.msr_sizing import msr_curve  # noqa: E402
+from simsav.analysis.program_check import program_check  # noqa: E402
 from simsav.analysis.replicate import replicate_puf  # noqa: E402
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names  # noqa: E402
 from simsav.contracts.msr import cms_msr  # noqa: E402
