@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simsav.contracts import Contract
+from simsav.contracts import PHE_SHARE_OF_YEAR, Contract, puf_contract
 from simsav.contracts.msr import cms_msr
-from simsav.contracts.program_years import PHE_SHARE_OF_YEAR, puf_contract
 from simsav.io.puf import load_puf, normalize_puf
 from simsav.settlement.rules import settle
 
