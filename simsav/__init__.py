@@ -59,10 +59,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "compare_distribution_rules": ("simsav.analysis.compare", "compare_distribution_rules"),
     "msr_curve": ("simsav.analysis.msr_sizing", "msr_curve"),
     "calibrate_puf": ("simsav.analysis.calibrate", "calibrate_puf"),
-    "program_check": ("simsav.analysis.calibrate", "program_check"),
-    "puf_moments": ("simsav.analysis.calibrate", "puf_moments"),
+    "program_check": ("simsav.analysis.program_check", "program_check"),
+    "puf_moments": ("simsav.analysis.moments", "puf_moments"),
     "load_puf": ("simsav.io.puf", "load_puf"),
-    "replicate_puf": ("simsav.io.puf", "replicate_puf"),
+    "replicate_puf": ("simsav.analysis.replicate", "replicate_puf"),
     "plot_payout_distribution": ("simsav.plotting", "plot_payout_distribution"),
     "plot_msr_curve": ("simsav.plotting", "plot_msr_curve"),
     "plot_probabilities_by_size": ("simsav.plotting", "plot_probabilities_by_size"),
@@ -129,17 +129,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from simsav.analysis.calibrate import calibrate_puf, program_check, puf_moments
+    from simsav.analysis.calibrate import calibrate_puf
     from simsav.analysis.compare import (
         compare_attribution,
         compare_distribution_rules,
         sweep_sizes,
     )
+    from simsav.analysis.moments import puf_moments
     from simsav.analysis.msr_sizing import msr_curve
+    from simsav.analysis.program_check import program_check
+    from simsav.analysis.replicate import replicate_puf
     from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names
     from simsav.contracts import PRESETS as presets
     from simsav.contracts.msr import cms_msr
-    from simsav.io.puf import load_puf, replicate_puf
+    from simsav.io.puf import load_puf
     from simsav.plotting import (
         plot_fan_chart,
         plot_msr_curve,

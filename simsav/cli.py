@@ -371,7 +371,7 @@ def _cmd_msr(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- replicate-puf
 def _cmd_replicate_puf(args: argparse.Namespace) -> int:
-    from simsav.io.puf import replicate_puf
+    from simsav.analysis.replicate import replicate_puf
 
     source: Any = args.file
     if args.file.isdigit():
@@ -399,9 +399,99 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- calibrate-puf
-def _cmd_calibrate_puf(args: argparse.Namespace) -> int:
-    from simsav.analysis.calibrate import calibrate_puf_cli_payload
+def calibrate_puf_cli_payload(files: list[str]) -> dict[str, Any]:
+    """The JSON that ``simsav calibrate-puf FILES... --json`` prints.
 
+    Parameters
+    ----------
+    files : list of str
+        Paths to CMS results CSVs, or bundled performance years as strings (``"2018"``).
+
+    Returns
+    -------
+    dict
+        ``years``, ``n_aco_years``, ``n_acos``, ``spending``, ``claims_cv``; ``fitted``:
+        the ``[aco]`` terms at ``reference_beneficiaries`` with standard errors, the size
+        law and the means by year; ``bands``: per band the observed SD (and robust SD)
+        against the fitted SD, the difference, the tolerance and whether it holds;
+        ``tolerance``: how the tolerances are set; ``covariance_by_lag``; ``scenario``:
+        the ``[aco]`` and ``[quality]`` tables and the two-sided MSR election to paste
+        into a scenario; ``notes``.
+
+    Examples
+    --------
+    >>> p = calibrate_puf_cli_payload(["2021", "2022"])
+    >>> p["years"], [b["band"] for b in p["bands"]][-1], p["tolerance"]["sd"]
+    ([2021, 2022], '>=50k', 0.005)
+    """
+    from simsav.analysis.calibrate import calibrate_puf, size_law_terms
+
+    if not files:
+        raise ValueError("files: give at least one CMS results CSV or performance year")
+    r = calibrate_puf(list(files))
+    d = r.to_dict()
+    se = d["standard_errors"]
+    band_keys = ("band", "n_aco_years", "median_beneficiaries", "observed_sd", "robust_sd",
+                 "se_sd", "fitted_sd", "constant_model_sd", "claims_sd", "difference",
+                 "tolerance", "within_tolerance", "true_savings_sd", "benchmark_error_sd")
+    return {
+        "years": d["years"],
+        "n_aco_years": d["n_aco_years"],
+        "n_acos": d["n_acos"],
+        "n_pairs_within_agreement": d["n_pairs"],
+        "spending": d["spending"],
+        "claims_cv": d["claims_cv"],
+        "fitted": {
+            "reference_beneficiaries": d["reference_beneficiaries"],
+            "true_savings": d["true_savings"],
+            "true_savings_sd": d["true_savings_sd"],
+            "true_savings_sd_se": se["true_savings_sd"],
+            "benchmark_error_sd": d["benchmark_error_sd"],
+            "benchmark_error_sd_se": se["benchmark_error_sd"],
+            "mean_savings_rate": d["mean_savings_rate"],
+            "mean_savings_rate_se": se["mean_savings_rate"],
+            "mean_by_year": d["mean_by_year"],
+            "true_savings_by_year": d["true_savings_by_year"],
+            "variance_law": {
+                "formula": "Var(s|N) = intercept + slope/N",
+                "intercept": d["variance_intercept"],
+                "intercept_se": se["variance_intercept"],
+                "slope": d["variance_slope"],
+                "slope_se": se["variance_slope"],
+            },
+            "persistent_law": {
+                "formula": "Cov(s_t, s_t'|N), same agreement = intercept + slope/N",
+                "intercept": d["persistent_intercept"],
+                "intercept_se": se["persistent_intercept"],
+                "slope": d["persistent_slope"],
+                "slope_se": se["persistent_slope"],
+            },
+            "design_effect": d["design_effect"],
+            "constant_model_intercept": d["constant_model_intercept"],
+        },
+        "bands": [{k: row[k] for k in band_keys} for row in d["bands"]],
+        "tolerance": {
+            "sd": d["fit_tolerance_sd"],
+            "rule": "per band: 3 cluster-bootstrap standard errors of the band's observed "
+                    "SD, at most 0.005 (0.5 points)",
+        },
+        "covariance_by_lag": d["covariance_by_lag"],
+        "scenario": {
+            "aco": {"true_savings": d["true_savings"], **size_law_terms(r)},
+            "population": {"beneficiaries": d["reference_beneficiaries"]},
+            "quality": {"distribution": "beta", "mean": d["quality_mean"],
+                        "sd": d["quality_sd"]},
+            "share_met_qps": d["share_met_qps"],
+            "share_two_sided": d["share_two_sided"],
+            "two_sided_mean_msr": d["two_sided_mean_msr"],
+            "two_sided_msr_election": d["two_sided_msr_election"],
+            "median_benchmark_per_capita": d["median_benchmark_per_capita"],
+        },
+        "notes": d["notes"],
+    }
+
+
+def _cmd_calibrate_puf(args: argparse.Namespace) -> int:
     for f in args.files:
         if not f.isdigit() and not Path(f).exists():
             raise InputError(f"file not found: {f} (give CMS results CSVs or years)")

@@ -1,4 +1,5 @@
-"""ACO-level terms calibrated to the MSSP public-use files (simsav.analysis.calibrate).
+"""ACO-level terms calibrated to the MSSP public-use files (simsav.analysis: puf_panel,
+moments, calibrate, program_check).
 
 Every expected number comes from the public files themselves (recomputed here with plain
 pandas, or counts published about them), never from an earlier run of this code.
@@ -10,11 +11,12 @@ Tolerances, and where they come from
   0.16–0.27 points), capped at ±0.5 points. Measured model error beyond sampling: none
   (χ² = 0.5 on 3 d.f.), so no allowance is added.
 * program_check of the shipped scenario on PY2018–2022, per row:
-  ``3 · sqrt(se_observed² + se_simulated²) + MODEL_ERROR`` (simsav.analysis.calibrate.MODEL_ERROR:
-  0.15 points of SD, 2 points of share under benchmark, 3 points of share earning, each
-  measured on the files; see its comment). With 4,000 sims per band the Monte Carlo SE is
-  ≤ 0.06 points of SD and ≤ 0.8 points of a share; the observed SEs are 0.2–0.3 points of
-  SD and 2–5 points of a share per band (an ACO recurs across years).
+  ``3 · sqrt(se_observed² + se_simulated²) + MODEL_ERROR``
+  (simsav.analysis.program_check.MODEL_ERROR: 0.15 points of SD, 2 points of share under
+  benchmark, 3 points of share earning, each measured on the files; see its comment).
+  With 4,000 sims per band the Monte Carlo SE is ≤ 0.06 points of SD and ≤ 0.8 points of
+  a share; the observed SEs are 0.2–0.3 points of SD and 2–5 points of a share per band
+  (an ACO recurs across years).
 * Program level (all bands together), the brief's bounds: share under benchmark ±5 points,
   share earning shared savings ±8 points. Each is at least the derived 95% tolerance
   ``2 · SE + MODEL_ERROR`` (4.7 and 6.2 points), which the test also checks.
@@ -31,19 +33,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsav.analysis.calibrate import (
-    BAND_EDGES,
-    CALIBRATION_YEARS,
-    CHECK_YEARS,
-    MODEL_ERROR,
-    band_labels,
-    calibrate_puf,
-    calibrate_puf_cli_payload,
-    program_check,
-    puf_moments,
-    resize_scenario,
-    savings_rate_moments,
-)
+from simsav.analysis.calibrate import calibrate_puf
+from simsav.analysis.moments import puf_moments, savings_rate_moments
+from simsav.analysis.program_check import CHECK_YEARS, MODEL_ERROR, program_check, resize_scenario
+from simsav.analysis.puf_panel import BAND_EDGES, CALIBRATION_YEARS, band_labels
+from simsav.cli import calibrate_puf_cli_payload
 from simsav.io.puf import load_puf
 from simsav.scenario import load_scenario, parse_scenario
 from simsav.simulation import simulate

@@ -1,4 +1,5 @@
-"""Multi-year panels (simsav.draw.panel): marginals, correlation structure, persistence targets,
+"""Multi-year panels (simsav.draw.panel; statistics and calibration in
+simsav.analysis.persistence): marginals, correlation structure, persistence targets,
 determinism and memory.
 
 Oracles are independent of the kernels: the models' own ``quantile`` (scipy), the survivor
@@ -16,15 +17,17 @@ import pytest
 from pydantic import ValidationError
 from scipy import special, stats
 
+from simsav.analysis.persistence import (
+    PERSISTENCE_TARGETS,
+    calibrate_persistence,
+    desynpuf_panel_statistics,
+    panel_statistics,
+)
 from simsav.draw import panel as panel
 from simsav.draw.panel import (
     MEDICARE_PERSISTENCE,
-    PERSISTENCE_TARGETS,
     PersistenceSpec,
-    calibrate_persistence,
-    desynpuf_panel_statistics,
     exit_corr_for,
-    panel_statistics,
     simulate_panel_paths,
     simulate_panel_sums,
     survivor_map,

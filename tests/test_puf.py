@@ -1,4 +1,5 @@
-"""simsav.io.puf: CMS MSSP results files loaded into one table, and replicated from the rules.
+"""simsav.io.puf and simsav.analysis.replicate: CMS MSSP results files loaded into one table,
+and replicated from the rules.
 
 Expected values are CMS's published numbers, read off the raw files (the cell text is
 quoted in each test), never simsav's own output.
@@ -15,15 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsav.io.puf import (
-    TRACKS,
-    bundled_years,
-    load_crosswalk,
-    load_puf,
-    puf_contract,
-    replicate_puf,
-    replicate_puf_table,
-)
+from simsav.analysis.replicate import replicate_puf, replicate_puf_table
+from simsav.contracts import TRACKS, puf_contract
+from simsav.io.puf import bundled_years, load_crosswalk, load_puf
 
 PUF_DIR = Path(__file__).resolve().parents[1] / "simsav" / "data" / "puf"
 

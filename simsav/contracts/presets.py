@@ -19,7 +19,7 @@ _QPS_NOTE = (
     "directly where it is known (CMS deemed every ACO to meet it in PY2020–2022 for the "
     "COVID-19 emergency). Year rules not in this preset: before PY2021 sharing was "
     "max × quality (quality_method='scaled'); PY2019–2020 payments had no sequestration "
-    "(CARES Act); simsav.io.puf.puf_contract(track, year) applies them."
+    "(CARES Act); simsav.contracts.puf_contract(track, year) applies them."
 )
 _QPS_2026 = 0.7385
 

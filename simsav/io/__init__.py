@@ -1,1 +1,1 @@
-"""Files: CMS public-use files and their replication."""
+"""Files: CMS public-use files (their replication is :mod:`simsav.analysis.replicate`)."""
