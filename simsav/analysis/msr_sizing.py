@@ -121,6 +121,21 @@ def _order_stat_band(n: int, q: float, level: float) -> tuple[int, int]:
     return max(lo - 1, 0), min(hi, n - 1)
 
 
+def _savings_rates(group_sums: Any, spec: SpendingSpec, n: int, years: int, mu: float,
+                   benchmark_error_sd: float, *, n_sims: int, seed: np.random.SeedSequence,
+                   block_size: int, n_threads: int | None) -> np.ndarray:
+    """Sorted savings rates of ``n_sims`` ACOs of ``n`` beneficiaries with no true savings."""
+    sums = group_sums([(spec, n)] * years, n_sims, seed=seed, block_size=block_size,
+                      n_threads=n_threads)
+    xbar = sums.sum(axis=1) / (n * years)
+    bench = np.full(n_sims, mu)
+    if benchmark_error_sd > 0:
+        eps = block_normals((n_sims,), seed=seed, block_size=block_size,
+                            stream=STREAMS["benchmark_error"])
+        bench = mu * np.maximum(1 + benchmark_error_sd * eps, 1e-6)
+    return np.sort(1.0 - xbar / bench)
+
+
 def msr_curve(
     sizes: Sequence[int],
     *,
@@ -207,16 +222,9 @@ def msr_curve(
     if method == "simulate":
         root = root_seed_sequence(seed)
         for i, n in enumerate(sizes_a):
-            sub = sub_root(root, "msr_size", i)
-            sums = group_sums([(spec, int(n))] * years, n_sims, seed=sub,
-                              block_size=block_size, n_threads=n_threads)
-            xbar = sums.sum(axis=1) / (n * years)
-            bench = np.full(n_sims, mu)
-            if benchmark_error_sd > 0:
-                eps = block_normals((n_sims,), seed=sub, block_size=block_size,
-                                    stream=STREAMS["benchmark_error"])
-                bench = mu * np.maximum(1 + benchmark_error_sd * eps, 1e-6)
-            rate = np.sort(1.0 - xbar / bench)
+            rate = _savings_rates(group_sums, spec, int(n), years, mu, benchmark_error_sd,
+                                  n_sims=n_sims, seed=sub_root(root, "msr_size", i),
+                                  block_size=block_size, n_threads=n_threads)
             lo, hi = _order_stat_band(n_sims, 1 - alpha, level)
             out["msr"][i] = np.quantile(rate, 1 - alpha)
             out["msr_low"][i], out["msr_high"][i] = rate[lo], rate[hi]
@@ -230,6 +238,18 @@ def msr_curve(
     else:
         out["msr"] = cms11.copy()
         out["mlr"] = cms11.copy()
+    values = {**out, "normal": normal, "cms_2011": cms11, "cms_table": cms_tab}
+    attrs = {"method": method, "alpha": float(alpha),
+             "n_sims": int(n_sims) if method == "simulate" else 0, "seed": str(seed),
+             "block_size": int(block_size), "years": int(years), "draws": draws,
+             "benchmark_error_sd": float(benchmark_error_sd),
+             "spending": spec.model_dump_json(exclude_none=True),
+             "cv_truncated": float(cv_t), "mean_truncated": float(mu)}
+    return _curve_dataset(sizes_a, values, method, level, attrs)
+
+
+def _curve_dataset(sizes: np.ndarray, values: dict[str, np.ndarray], method: str,
+                   level: float, attrs: dict[str, Any]) -> xr.Dataset:
     long_names = {
         "msr": f"MSR ({method}): 1-alpha quantile of the savings rate with no true savings",
         "msr_low": f"MSR, lower end of the {level:.0%} Monte Carlo band",
@@ -242,23 +262,9 @@ def msr_curve(
         "cms_table": "CMS MSR table, 42 CFR 425.604(b) and 425.605(b)",
         "p_clear_cms_table": "P(clear the CMS table MSR) with no true savings",
     }
-    values = {**out, "normal": normal, "cms_2011": cms11, "cms_table": cms_tab}
     ds = xr.Dataset(
         {k: ("size", values[k], {"units": "1", "long_name": v}) for k, v in long_names.items()},
-        coords={"size": ("size", sizes_a, {"units": "1", "long_name": "assigned beneficiaries"})},
+        coords={"size": ("size", sizes, {"units": "1", "long_name": "assigned beneficiaries"})},
     )
-    ds.attrs = {
-        "simsav_version": __version__,
-        "method": method,
-        "alpha": float(alpha),
-        "n_sims": int(n_sims) if method == "simulate" else 0,
-        "seed": str(seed),
-        "block_size": int(block_size),
-        "years": int(years),
-        "draws": draws,
-        "benchmark_error_sd": float(benchmark_error_sd),
-        "spending": spec.model_dump_json(exclude_none=True),
-        "cv_truncated": float(cv_t),
-        "mean_truncated": float(mu),
-    }
+    ds.attrs = {"simsav_version": __version__, **attrs}
     return ds
