@@ -46,7 +46,6 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import tomli_w
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -54,13 +53,14 @@ from pydantic import (
     model_validator,
 )
 
-from simsav.contracts import PRESETS, Contract, ContractError, get_preset
+from simsav.contracts import PRESETS, Contract, get_preset
 from simsav.draw.agreement import AgreementSpec
 from simsav.draw.attribution import AttributionSpec
 from simsav.draw.panel import PersistenceSpec
 from simsav.settlement.finances import FinancesSpec
 from simsav.settlement.policy import POLICIES, DistributionPolicy
 from simsav.spending import SpendingSpec
+from simsav.validation import Name, Problems, StrictModel, Whole, problems
 
 __all__ = [
     "Scenario",
@@ -73,10 +73,14 @@ __all__ = [
     "ProvidersSpec",
     "load_scenario",
     "parse_scenario",
+    "read_toml",
     "validate_scenario_file",
 ]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+#: Most sims of one run.
+MAX_SIMS = 10_000_000
 
 
 class ScenarioError(ValueError):
@@ -89,8 +93,7 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(lines))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Frozen = StrictModel
 
 
 class Population(_Frozen):
@@ -102,7 +105,7 @@ class Population(_Frozen):
         Assigned beneficiaries (1 to 20 million); also sets the sliding-scale MSR.
     """
 
-    beneficiaries: Annotated[int, Field(ge=1, le=20_000_000)]
+    beneficiaries: Annotated[Whole, Field(ge=1, le=20_000_000)]
 
 
 class Stratum(_Frozen):
@@ -114,7 +117,7 @@ class Stratum(_Frozen):
     terms it names.
     """
 
-    name: Literal["esrd", "disabled", "aged-dual", "aged-nondual"] | str
+    name: Name
     share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
     mean: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
     cv: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
@@ -157,7 +160,7 @@ class ACOEffects(_Frozen):
     benchmark_error_var_n: Annotated[float, Field(ge=0.0, le=10_000.0, allow_inf_nan=False)] = 0.0
     revenue_share: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] | None = None
     low_revenue: bool = False
-    agreement_year: Annotated[int, Field(ge=1, le=5)] = 1
+    agreement_year: Annotated[Whole, Field(ge=1, le=5)] = 1
     euc_fraction: Fraction = 0.0
 
 
@@ -249,9 +252,9 @@ class ProvidersSpec(_Frozen):
         SD of a provider's quality score around the ACO's.
     """
 
-    count: Annotated[int, Field(ge=1, le=2_000)]
+    count: Annotated[Whole, Field(ge=1, le=2_000)]
     org_mix: dict[Literal["primary_care", "specialists", "hospitals", "skilled_nursing"],
-                  Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+                  Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: {"primary_care": 0.6, "specialists": 0.25, "hospitals": 0.1,
                                  "skilled_nursing": 0.05})
     size_cv: Annotated[float, Field(ge=0.0, le=3.0, allow_inf_nan=False)] = 0.5
@@ -266,7 +269,7 @@ class ProvidersSpec(_Frozen):
         return self
 
 
-class Design(BaseModel):
+class Design(StrictModel):
     """A contract design: a preset plus any contract term overriding it.
 
     Attributes
@@ -285,9 +288,9 @@ class Design(BaseModel):
         With deferred reconciliation, whether annual settlements are paid on the way.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Name
     preset: str | None = None
     glide: list[str] | None = None
     reconciliation: Literal["annual", "deferred"] = "annual"
@@ -297,10 +300,16 @@ class Design(BaseModel):
     def _check_contract(self) -> Design:
         if self.glide is not None:
             if not self.glide:
-                raise ValueError("glide: give one preset per agreement year")
+                raise Problems([("glide", "give one preset per agreement year")])
             bad = [g for g in self.glide if g not in PRESETS]
             if bad:
-                raise ValueError(f"glide: unknown preset(s) {', '.join(map(repr, bad))}")
+                raise Problems([("glide", f"unknown preset(s) {', '.join(map(repr, bad))}; "
+                                          f"available: {', '.join(PRESETS)}")])
+            if self.preset is not None:
+                raise Problems([("preset", "give a preset or a glide path, not both")])
+        if not self.interim_payments and self.reconciliation == "annual":
+            raise Problems([("interim_payments",
+                             "does not apply: it needs reconciliation = 'deferred'")])
         for year in range(len(self.glide or [None])):
             self.contract(year)
         return self
@@ -311,6 +320,7 @@ class Design(BaseModel):
         if v is not None and v not in PRESETS:
             raise ValueError(f"unknown preset {v!r}; available: {', '.join(PRESETS)}")
         return v
+
 
     @property
     def terms(self) -> dict[str, Any]:
@@ -335,11 +345,11 @@ class Design(BaseModel):
 class Scenario(_Frozen):
     """A validated scenario (see the module docstring for the file format)."""
 
-    name: Annotated[str, Field(min_length=1)]
-    description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 0
-    sims: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
-    block_size: Annotated[int, Field(ge=1, le=1 << 20)] = 256
+    name: Name
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    seed: Annotated[Whole, Field(ge=0)] = 0
+    sims: Annotated[Whole, Field(ge=1, le=MAX_SIMS)] = 10_000
+    block_size: Annotated[Whole, Field(ge=1, le=1 << 20)] = 256
     population: Population
     spending: SpendingSpec
     strata: list[Stratum] | None = None
@@ -357,39 +367,86 @@ class Scenario(_Frozen):
     def _named_policy(cls, v: Any) -> Any:
         if isinstance(v, str):
             if v not in POLICIES:
-                raise ValueError(f"unknown policy {v!r}; one of {', '.join(POLICIES)}")
+                raise ValueError(f"must be a policy name ({', '.join(map(repr, POLICIES))}) "
+                                 f"or a table, got {v!r}")
             return POLICIES[v]
         return v
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
+        found = self._design_problems() + self._population_problems()
+        found += self._quality_problems()
+        if found:
+            raise Problems(found)
+        return self
+
+    def _design_problems(self) -> list[tuple[str, str]]:
         names = [d.name for d in self.designs]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"design names must be unique; repeated: {', '.join(dup)}")
+            return [("designs", f"design names must be unique; repeated: {', '.join(dup)}")]
+        return []
+
+    def _population_problems(self) -> list[tuple[str, str]]:
+        out = []
+        ag = self.agreement
         if not self.attribution.is_trivial:
-            if not self.agreement.is_single_year:
-                raise ValueError("attribution: churn and retrospective assignment are "
-                                 "simulated for one-year scenarios only for now")
+            if not ag.is_single_year:
+                out.append(("attribution", "churn and retrospective assignment are simulated "
+                                           "for one-year scenarios only for now"))
             if self.providers is not None:
-                raise ValueError("attribution: not combined with [providers] yet")
+                out.append(("attribution", "not combined with [providers] yet"))
         if self.strata and self.providers:
-            raise ValueError("give strata or providers, not both (providers draw one spending "
-                             "model per panel)")
+            out.append(("strata", "give strata or providers, not both (providers draw one "
+                                  "spending model per panel)"))
         if self.distribution is not None and self.providers is None:
-            raise ValueError("distribution needs a [providers] table")
+            out.append(("distribution", "needs a [providers] table"))
         if self.providers is not None and self.providers.count > self.population.beneficiaries:
-            raise ValueError(
-                f"providers.count ({self.providers.count}) exceeds population.beneficiaries "
-                f"({self.population.beneficiaries})")
+            out.append(("providers.count",
+                        f"{self.providers.count} exceeds population.beneficiaries "
+                        f"({self.population.beneficiaries})"))
         if self.strata:
             total = sum(s.share for s in self.strata)
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(f"strata shares must sum to 1, got {total:.6g}")
+                out.append(("strata", f"shares must sum to 1, got {total:.6g}"))
             snames = [s.name for s in self.strata]
             if len(set(snames)) != len(snames):
-                raise ValueError("strata names must be unique")
-        return self
+                out.append(("strata", "names must be unique"))
+            out += self._strata_models()
+        return out
+
+    def _strata_models(self) -> list[tuple[str, str]]:
+        """Every stratum's own spending model must build, as the run will build it."""
+        out = []
+        assert self.strata is not None
+        for s in self.strata:
+            over = {k: v for k, v in (("mean", s.mean), ("cv", s.cv),
+                                      ("truncate_at", s.truncate_at), ("model", s.model))
+                    if v is not None}
+            try:
+                self.spending.replace(**over).to_model()
+            except (ValueError, ValidationError) as e:
+                found = getattr(e, "problems", None) or (
+                    problems(e, model=SpendingSpec) if isinstance(e, ValidationError)
+                    else [("", str(e))])
+                key = f'strata["{s.name}"]'
+                out += [(key if k in ("", "(top level)") else f"{key}.{k}", m)
+                        for k, m in found]
+        return out
+
+    def _quality_problems(self) -> list[tuple[str, str]]:
+        """A beta score must stay a beta in every agreement year (improvement included)."""
+        q = self.quality
+        if q.distribution != "beta" or q.improvement == 0.0:
+            return []
+        assert q.mean is not None and q.sd is not None
+        for t in range(self.agreement.years):
+            m = q.mean + t * q.improvement
+            if not (0.0 < m < 1.0 and q.sd**2 < m * (1 - m)):
+                return [("quality.improvement",
+                         f"year {t + 1}'s mean {m:.3f} leaves no room for sd = {q.sd}; "
+                         "lower the improvement or the sd")]
+        return []
 
     def contracts(self, year: int = 0) -> dict[str, Contract]:
         """Each design's validated contract in agreement year ``year``, by design name."""
@@ -404,46 +461,60 @@ class Scenario(_Frozen):
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
 
 
-def _problems(err: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for e in err.errors():
-        key = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        elif "input" in e and e["type"] not in ("model_type",) and not isinstance(
-            e["input"], dict | list
-        ):
-            msg = f"{msg} (got {e['input']!r})"
-        out.append((key, msg))
-    return out
-
-
 def parse_scenario(data: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
     """Validate a mapping (a parsed TOML document) into a :class:`Scenario`.
 
     Raises
     ------
     ScenarioError
-        Listing every problem, each with its key.
+        Listing every problem, each with its key (designs and strata by their names).
     """
+    if not isinstance(data, Mapping):
+        raise ScenarioError([("(top level)", f"must be a table, got {type(data).__name__}")],
+                            source)
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as err:
-        raise ScenarioError(_problems(err), source) from None
-    except ContractError as err:  # pragma: no cover - surfaced through ValidationError
-        raise ScenarioError([("designs", str(err))], source) from None
+        raise ScenarioError(problems(err, data, Scenario), source) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file (UTF-8, a byte-order mark allowed).
+
+    Raises
+    ------
+    ScenarioError
+        For a file that cannot be read or is not TOML, with the reason.
+    FileNotFoundError
+        If there is no such file.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise ScenarioError([("(file)", "is a directory, not a scenario file")], str(p)) from None
+    except OSError as err:
+        raise ScenarioError([("(file)", f"cannot be read: {err.strerror}")], str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ScenarioError([("(file)", f"is not UTF-8 text (byte {err.start})")],
+                            str(p)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError([("(file)", f"not valid TOML: {err}")], str(p)) from None
+
+
+def load_scenario(path: str | Path | Mapping[str, Any]) -> Scenario:
     """Read and validate a scenario TOML file.
 
     Parameters
     ----------
-    path : str or Path
-        The ``.toml`` file.
+    path : str, Path or mapping
+        The ``.toml`` file (a mapping is validated as its parsed contents).
 
     Returns
     -------
@@ -452,18 +523,16 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ScenarioError
-        For a file that is not valid TOML or does not validate; every problem is listed
-        with its key.
+        For a file that cannot be read, is not valid TOML or does not validate; every
+        problem is listed with its key.
     FileNotFoundError
         If the file does not exist.
     """
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError([("(file)", f"not valid TOML: {err}")], str(p)) from None
-    return parse_scenario(data, source=str(p))
+    if isinstance(path, Mapping):
+        return parse_scenario(path)
+    if not isinstance(path, str | Path):
+        raise TypeError(f"path: must be a file path or a mapping, got {type(path).__name__}")
+    return parse_scenario(read_toml(path), source=str(path))
 
 
 def validate_scenario_file(path: str | Path) -> list[tuple[str, str]]:
@@ -472,4 +541,6 @@ def validate_scenario_file(path: str | Path) -> list[tuple[str, str]]:
         load_scenario(path)
     except ScenarioError as err:
         return err.problems
+    except FileNotFoundError:
+        return [("(file)", "not found")]
     return []

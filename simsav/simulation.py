@@ -98,8 +98,10 @@ def simulate(
     root = root_seed_sequence(seed_given)
     bs = check_block_size(scenario.block_size if block_size is None else block_size)
     _check_method(scenario, draws)
-    seed_attr: int | str = int(seed_given) if isinstance(seed_given, int | np.integer) else (
-        f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
+    seed_attr: int | str = (
+        int(seed_given) if isinstance(seed_given, int | np.integer) and int(seed_given) < 2**63
+        else str(int(seed_given)) if isinstance(seed_given, int | np.integer)
+        else f"SeedSequence(entropy={root.entropy}, spawn_key={root.spawn_key})")
     d = draw(scenario, n_sims=n, seed=root, block_size=bs, n_threads=n_threads,
              scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress,
              method=draws)

@@ -41,7 +41,8 @@ def test_unknown_term_is_rejected_by_name():
 
 
 def test_sharing_rate_above_one_names_field_and_range():
-    with pytest.raises(ContractError, match=r"max_sharing_rate: .*less than or equal to 1"):
+    msg = r"max_sharing_rate: must be a number in \[0, 1\] \(got 1.5\)"
+    with pytest.raises(ContractError, match=msg):
         make_contract({"max_sharing_rate": 1.5})
     with pytest.raises(ContractError, match="max_sharing_rate"):
         get_preset("mssp-track1-2012").with_terms(max_sharing_rate=1.5)

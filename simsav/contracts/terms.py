@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from simsav.contracts.msr import CMS_MSR_TABLE, MSRBandRow
+from simsav.validation import StrictModel, Whole, problems
 
 __all__ = [
     "Contract",
@@ -26,6 +27,7 @@ __all__ = [
     "QualityBonus",
     "ContractError",
     "CMS_ELECTIONS",
+    "inapplicable",
     "make_contract",
 ]
 
@@ -37,18 +39,26 @@ CMS_ELECTIONS: tuple[float, ...] = (0.0, 0.005, 0.01, 0.015, 0.02)
 
 
 class ContractError(ValueError):
-    """A contract term is invalid; the message names the term and the allowed range."""
+    """A contract term is invalid; the message names the term and the allowed range.
+
+    ``problems`` lists each problem as ``(term, message)``.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]] | str):
+        if isinstance(problems, str):
+            problems = [("", problems)]
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in problems))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Frozen = StrictModel
 
 
 class MSRBand(_Frozen):
     """A band of a user MSR/MLR table: linear from ``low`` at ``lo`` to ``high`` at ``hi``."""
 
-    lo: Annotated[int, Field(ge=1)]
-    hi: Annotated[int, Field(ge=1)] | None = None
+    lo: Annotated[Whole, Field(ge=1)]
+    hi: Annotated[Whole, Field(ge=1)] | None = None
     low: Rate
     high: Rate | None = None
 
@@ -305,7 +315,7 @@ class Contract(_Frozen):
         """
         data = self.model_dump()
         data.update(terms)
-        return make_contract(data)
+        return make_contract(data, user_terms=set(terms))
 
     def msr_table(self, side: Literal["msr", "mlr"] = "msr") -> tuple[MSRBandRow, ...] | None:
         """Return the sliding-scale table behind ``msr``/``mlr``, or ``None`` if fixed."""
@@ -326,19 +336,68 @@ class Contract(_Frozen):
         return None
 
 
-def _format_error(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "contract"
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown contract term"
-        parts.append(f"{loc}: {msg} (got {e.get('input')!r})")
-    return "; ".join(parts)
+#: Terms that matter only under some other terms: (term, predicate, what it needs).
+_APPLIES: tuple[tuple[str, Any, str], ...] = (
+    ("mlr", lambda c: c.two_sided, "two_sided = true"),
+    ("loss_rate", lambda c: c.two_sided and c.loss_rate_method == "fixed",
+     "two_sided = true and loss_rate_method = 'fixed'"),
+    ("loss_rate_method", lambda c: c.two_sided, "two_sided = true"),
+    ("loss_rate_floor", lambda c: c.two_sided and c.loss_rate_method != "fixed",
+     "loss_rate_method = 'one-minus-quality'"),
+    ("loss_rate_ceiling", lambda c: c.two_sided and c.loss_rate_method != "fixed",
+     "loss_rate_method = 'one-minus-quality'"),
+    ("loss_limit_benchmark", lambda c: c.two_sided, "two_sided = true"),
+    ("loss_limit_revenue", lambda c: c.two_sided, "two_sided = true"),
+    ("euc_reduces_losses", lambda c: c.two_sided, "two_sided = true"),
+    ("sharing_threshold", lambda c: c.sharing_basis == "above-threshold",
+     "sharing_basis = 'above-threshold'"),
+    ("quality_floor", lambda c: c.quality_method == "scaled", "quality_method = 'scaled'"),
+    ("quality_full", lambda c: c.quality_method == "scaled", "quality_method = 'scaled'"),
+    ("quality_ladder", lambda c: c.quality_method == "ladder", "quality_method = 'ladder'"),
+    ("alternative_standard", lambda c: c.quality_method == "standard",
+     "quality_method = 'standard'"),
+    ("goal_target", lambda c: c.quality_scoring == "own-goals",
+     "quality_scoring = 'own-goals'"),
+    ("goal_stretch", lambda c: c.quality_scoring == "own-goals",
+     "quality_scoring = 'own-goals'"),
+    ("goal_target_share", lambda c: c.quality_scoring == "own-goals",
+     "quality_scoring = 'own-goals'"),
+    ("improvement_full_at",
+     lambda c: c.quality_scoring in ("improvement", "peer-or-improvement"),
+     "quality_scoring = 'improvement' or 'peer-or-improvement'"),
+    ("forfeited_share", lambda c: c.forfeited_to != "payer",
+     "forfeited_to = 'community' or 'aco'"),
+)
 
 
-def make_contract(data: Mapping[str, Any]) -> Contract:
+def inapplicable(contract: Contract, terms: set[str]) -> list[tuple[str, str]]:
+    """Terms among ``terms`` set (away from their defaults) that have no effect.
+
+    A term has no effect when ``contract``'s other terms make it moot, e.g. a loss rate
+    on a one-sided contract.
+
+    Examples
+    --------
+    >>> inapplicable(Contract(loss_rate=0.3), {"loss_rate", "msr"})[0][1]
+    "does not apply: it needs two_sided = true and loss_rate_method = 'fixed'"
+    """
+    fields = Contract.model_fields
+    return [(name, f"does not apply: it needs {needs}")
+            for name, ok, needs in _APPLIES
+            if name in terms and not ok(contract)
+            and getattr(contract, name) != fields[name].get_default(call_default_factory=True)]
+
+
+def make_contract(data: Mapping[str, Any], *, user_terms: set[str] | None = None) -> Contract:
     """Validate a mapping of terms into a :class:`Contract`.
+
+    Parameters
+    ----------
+    data : mapping
+        Every term to set.
+    user_terms : set of str, optional
+        The terms the user wrote (default: every key of ``data``): any of them that has
+        no effect under the others (``loss_rate`` on a one-sided contract) is an error.
 
     Raises
     ------
@@ -346,6 +405,11 @@ def make_contract(data: Mapping[str, Any]) -> Contract:
         With every problem listed, each naming its term.
     """
     try:
-        return Contract.model_validate(dict(data))
+        c = Contract.model_validate(dict(data))
     except ValidationError as err:
-        raise ContractError(_format_error(err)) from None
+        found = problems(err, data, Contract, unknown="unknown contract term")
+        raise ContractError(found) from None
+    bad = inapplicable(c, set(data) if user_terms is None else user_terms)
+    if bad:
+        raise ContractError(bad)
+    return c

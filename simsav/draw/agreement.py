@@ -39,9 +39,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simsav.draw.panel import PersistenceSpec
+from simsav.validation import StrictModel, Whole
 
 __all__ = ["AgreementSpec", "CMS_WEIGHTS", "benchmark_weights"]
 
@@ -49,7 +50,7 @@ __all__ = ["AgreementSpec", "CMS_WEIGHTS", "benchmark_weights"]
 CMS_WEIGHTS = (0.1, 0.3, 0.6)
 
 
-class AgreementSpec(BaseModel):
+class AgreementSpec(StrictModel):
     """The scenario's ``[agreement]`` table.
 
     Attributes
@@ -77,10 +78,8 @@ class AgreementSpec(BaseModel):
         How beneficiaries' spending persists and how they leave (:mod:`simsav.draw.panel`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    years: Annotated[int, Field(ge=1, le=5)] = 1
-    base_years: Annotated[int, Field(ge=0, le=3)] = 0
+    years: Annotated[Whole, Field(ge=1, le=5)] = 1
+    base_years: Annotated[Whole, Field(ge=0, le=3)] = 0
     benchmark: Literal["expected", "historical", "rolling"] = "expected"
     weights: Literal["cms", "equal"] | list[Annotated[float, Field(ge=0.0)]] = "cms"
     trend: Annotated[float, Field(ge=-0.2, le=0.3, allow_inf_nan=False)] = 0.0
@@ -93,10 +92,13 @@ class AgreementSpec(BaseModel):
     @field_validator("persistence", mode="before")
     @classmethod
     def _named(cls, v: Any) -> Any:
-        if v == "medicare":
-            return PersistenceSpec.medicare()
-        if v == "independent":
-            return PersistenceSpec.independent()
+        if isinstance(v, str):
+            named = {"medicare": PersistenceSpec.medicare, "independent":
+                     PersistenceSpec.independent}
+            if v not in named:
+                raise ValueError(f"must be 'medicare', 'independent' or a table with rho, "
+                                 f"exit_rate and exit_corr, got {v!r}")
+            return named[v]()
         return v
 
     @model_validator(mode="after")

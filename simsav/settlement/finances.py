@@ -30,12 +30,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from simsav.validation import StrictModel
 
 __all__ = ["FINANCE_VARIABLES", "FinancesSpec", "cash_flows"]
 
 
-class FinancesSpec(BaseModel):
+class FinancesSpec(StrictModel):
     """The scenario's ``[finances]`` table.
 
     Attributes
@@ -55,8 +57,6 @@ class FinancesSpec(BaseModel):
     confidence : float
         Confidence for the reserve that covers shared losses.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     fixed_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
     cost_per_beneficiary: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from simsav.validation import StrictModel
 
 __all__ = ["ORG_TYPES", "POLICIES", "RULES", "DistributionPolicy", "OrganizationWeights"]
 
@@ -26,8 +28,7 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 # --------------------------------------------------------------------------- policy
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Frozen = StrictModel
 
 
 class OrganizationWeights(_Frozen):
