@@ -36,7 +36,7 @@ Models
     ``body_sigma``.
 ``empirical``
     Resampling with replacement from the bundled DE-SynPUF sample
-    (:func:`desynpuf_spending`), rescaled to ``mean``.
+    (:func:`simsav.io.desynpuf.desynpuf_spending`), rescaled to ``mean``.
 ``medicare-ffs``
     ``lognormal-pareto`` with shape constants fitted to Medicare fee-for-service
     concentration (:data:`MEDICARE_FFS_SHAPE`): the top 1/5/10/20/50% of beneficiaries
@@ -45,13 +45,10 @@ Models
 
 from __future__ import annotations
 
-import csv
-import functools
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
@@ -59,6 +56,9 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from scipy import optimize, special
 
+# ``_desynpuf_table`` stays importable here for draw/panel.py's persistence statistics.
+from simsav.io.desynpuf import DESYNPUF_SOURCE, desynpuf_spending
+from simsav.io.desynpuf import _desynpuf_table as _desynpuf_table
 from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
 
 __all__ = [
@@ -986,59 +986,6 @@ class Empirical(SpendingModel):
 
 
 # --------------------------------------------------------------------------------------
-# Bundled sample
-# --------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _desynpuf_table() -> dict[str, NDArray[np.float64]]:
-    text = resources.files("simsav").joinpath("data/desynpuf_sample.csv").read_text()
-    reader = csv.reader(text.splitlines())
-    header = next(reader)
-    cols: list[list[float]] = [[] for _ in header]
-    for row in reader:
-        for j, cell in enumerate(row):
-            cols[j].append(float(cell) if cell != "" else math.nan)
-    return {name: np.array(col, dtype=np.float64) for name, col in zip(header, cols, strict=True)}
-
-
-def desynpuf_spending(
-    year: int = 2008, subset: Literal["ffs-full-year", "all"] = "ffs-full-year"
-) -> NDArray[np.float64]:
-    """Return annual Medicare payments per beneficiary from the bundled DE-SynPUF sample.
-
-    Parameters
-    ----------
-    year : {2008, 2009, 2010}
-        Payment year (``MEDREIMB_IP + MEDREIMB_OP + MEDREIMB_CAR``).
-    subset : {"ffs-full-year", "all"}
-        ``"ffs-full-year"``: beneficiaries with 12 months of Parts A and B and no HMO
-        months that year; ``"all"``: everyone with a record that year.
-
-    Returns
-    -------
-    ndarray of float64
-        USD, negatives (claim adjustments, 6 in 2010) set to 0, in file order.
-
-    Examples
-    --------
-    >>> x = desynpuf_spending(2008)
-    >>> x.size, round(float(x.mean()))
-    (6365, 4442)
-    """
-    if year not in (2008, 2009, 2010):
-        raise ValueError(f"year must be 2008, 2009 or 2010, got {year!r}")
-    if subset not in ("ffs-full-year", "all"):
-        raise ValueError(f"subset must be 'ffs-full-year' or 'all', got {subset!r}")
-    t = _desynpuf_table()
-    x = t[f"reimb_{year}"]
-    keep = ~np.isnan(x)
-    if subset == "ffs-full-year":
-        keep &= t[f"ffs_{year}"] == 1
-    return np.maximum(x[keep], 0.0)
-
-
-# --------------------------------------------------------------------------------------
 # Specification (the scenario's [spending] table)
 # --------------------------------------------------------------------------------------
 
@@ -1209,7 +1156,7 @@ def _build_model(spec: SpendingSpec) -> SpendingModel:
         m = Empirical.from_sample(
             desynpuf_spending(year, subset),
             mean=spec.mean,
-            source=f"CMS DE-SynPUF Sample 1 (10k subset), {year}, {subset}",
+            source=f"{DESYNPUF_SOURCE}, {year}, {subset}",
         )
     else:  # medicare-ffs
         m = medicare_ffs(spec.mean)
