@@ -46,10 +46,8 @@ Sums run in draw order, one beneficiary at a time (no reassociation: no fastmath
   the inner loops. The lognormal-Pareto body is a normal truncated at z_s by rejection
   (``tail_quantile >= 0.5``, so at most 2 normals per body beneficiary on average; 1.06
   for ``medicare-ffs``).
-* ``exp`` is :func:`_exp_affine`, a Cody-Waite reduction and a degree-13 polynomial in
-  plain IEEE arithmetic that LLVM vectorizes over a chunk (``math.exp`` is a scalar libm
-  call and does not vectorize without SVML). It agrees with ``math.exp`` within 2 ulp
-  (tested) for arguments in [-700, 700], to which it clamps.
+* ``exp`` is :func:`simsav.kernels.common._exp_affine` (vectorized over a chunk; within
+  2 ulp of ``math.exp``).
 """
 
 from __future__ import annotations
@@ -59,6 +57,14 @@ import math
 import numpy as np
 
 from simsav._numba import jit
+from simsav.kernels.common import (
+    CHUNK,
+    EXP_COEFFS,
+    EXP_LIMIT,
+    _exp_affine,
+    _n_nonzero,
+    exp_affine,
+)
 
 __all__ = [
     "CHUNK",
@@ -106,74 +112,6 @@ N_PARAMS: dict[int, int] = {
     LOGNORMAL_PARETO: 7,
     EMPIRICAL: -1,
 }
-
-#: Draws are generated and transformed in chunks of this many beneficiaries.
-CHUNK = 512
-
-#: :func:`exp_affine` clamps its argument to [-EXP_LIMIT, EXP_LIMIT].
-EXP_LIMIT = 700.0
-
-_LOG2E = 1.4426950408889634
-# fdlibm's split of ln 2: _LN2_HI has 32 trailing zero bits, so t * _LN2_HI is exact.
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-#: Taylor coefficients 1/k! of exp on |r| <= ln(2)/2 (truncation error < 5e-18).
-EXP_COEFFS: tuple[float, ...] = tuple(1.0 / math.factorial(k) for k in range(14))
-(_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = EXP_COEFFS
-
-
-@jit
-def _exp_affine(z, m, mu, sigma, out, bits):  # pragma: no cover - compiled
-    """Set ``out[i] = exp(mu + sigma * z[i])`` for ``i < m`` (``bits``: int64 scratch).
-
-    ``y = clamp(mu + sigma z, -700, 700)``; ``t = rint(y / ln 2)``;
-    ``r = (y - t ln2_hi) - t ln2_lo``; ``exp(y) = P(r) * 2**t`` with ``P`` the degree-13
-    Taylor polynomial (Horner) and ``2**t`` built from its IEEE bits. Every step is a
-    plain IEEE operation in a fixed order, so results are reproducible (and equal to the
-    NumPy reference) bit for bit.
-    """
-    scale = bits.view(np.float64)
-    for i in range(m):
-        y = mu + sigma * z[i]
-        y = min(max(y, -EXP_LIMIT), EXP_LIMIT)
-        t = np.rint(y * _LOG2E)
-        r = (y - t * _LN2_HI) - t * _LN2_LO
-        p = _C13
-        p = p * r + _C12
-        p = p * r + _C11
-        p = p * r + _C10
-        p = p * r + _C9
-        p = p * r + _C8
-        p = p * r + _C7
-        p = p * r + _C6
-        p = p * r + _C5
-        p = p * r + _C4
-        p = p * r + _C3
-        p = p * r + _C2
-        p = p * r + _C1
-        p = p * r + _C0
-        out[i] = p
-        bits[i] = (np.int64(t) + 1023) << 52
-    for i in range(m):
-        out[i] *= scale[i]
-
-
-@jit
-def exp_affine(z, mu, sigma):  # pragma: no cover - compiled
-    """Return ``exp(mu + sigma * z)`` elementwise with the kernels' ``exp`` (for tests)."""
-    out = np.empty(z.shape[0])
-    bits = np.empty(z.shape[0], dtype=np.int64)
-    _exp_affine(z, z.shape[0], mu, sigma, out, bits)
-    return out
-
-
-@jit
-def _n_nonzero(rng, n, p0):  # pragma: no cover - compiled
-    """Return ``binomial(n, 1 - p0)`` if ``p0 > 0`` and ``n > 0``, else ``n`` (no draw)."""
-    if p0 > 0.0 and n > 0:
-        return rng.binomial(n, 1.0 - p0)
-    return n
-
 
 # One routine per model: the model dispatch happens once per (sim, group), never per
 # draw. Each returns (sum of capped, sum of uncapped, number capped).
