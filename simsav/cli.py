@@ -18,6 +18,7 @@ import numpy as np
 
 from simsav import __version__
 from simsav.contracts import PRESETS, ContractError, get_preset
+from simsav.spending.registry import DEFAULT_MODEL, MODEL_NAMES
 
 __all__ = ["main"]
 
@@ -508,9 +509,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="comma-separated beneficiary counts")
     sp.add_argument("--alpha", type=float, default=0.05,
                     help="allowed chance of a payout by luck (default 0.05)")
-    sp.add_argument("--spending", default="medicare-ffs",
-                    help="spending model: medicare-ffs (default), gamma, lognormal, "
-                         "hurdle-lognormal, lognormal-pareto, empirical")
+    sp.add_argument("--spending", default=DEFAULT_MODEL,
+                    help=f"spending model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})")
     sp.add_argument("--mean", type=float, default=11_000.0,
                     help="mean spending per beneficiary-year, USD")
     sp.add_argument("--cv", type=float, help="coefficient of variation (models that take one)")

@@ -7,7 +7,7 @@ Monte Carlo noise.
 Per sim ``i``:
 
 * ``spending_i`` = truncated per-beneficiary spending summed over the population (numba
-  kernel, :func:`simsav.spending.simulate_group_sums`);
+  kernel, :func:`simsav.draw.groups.simulate_group_sums`);
 * ``true_savings_i`` = ``aco.true_savings + sd_τ(N) × z1``, with
   ``sd_τ(N)² = aco.true_savings_sd² + aco.true_savings_var_n / N``;
 * ``expenditure_i`` = ``spending_i / N × (1 − true_savings_i)`` per capita;
@@ -31,6 +31,7 @@ import xarray as xr
 
 from simsav import __version__
 from simsav.contracts import Contract
+from simsav.draw.groups import simulate_group_sums
 from simsav.results import VARIABLES, var_attrs
 from simsav.rng import (
     DEFAULT_BLOCK_SIZE,
@@ -41,7 +42,7 @@ from simsav.rng import (
 )
 from simsav.scenario import Scenario
 from simsav.settlement.rules import SETTLEMENT_FIELDS, Settlement, settle
-from simsav.spending import SpendingSpec, simulate_group_sums
+from simsav.spending import SpendingSpec
 
 __all__ = [
     "simulate",

@@ -407,3 +407,15 @@ def test_model_validation() -> None:
         Empirical(values=np.array([0.0, 0.0]))
     with pytest.raises(ValueError, match="tops"):
         Gamma(shape=1.0, scale=1.0).concentration([0.0])
+
+
+def test_moved_names_still_importable() -> None:
+    from simsav.draw import groups
+    from simsav.io import desynpuf
+
+    assert spending.simulate_group_sums is groups.simulate_group_sums
+    assert spending.simulate_group_stats is groups.simulate_group_stats
+    assert spending.GroupSums is groups.GroupSums
+    assert spending.desynpuf_spending is desynpuf.desynpuf_spending
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        spending.nothing  # noqa: B018

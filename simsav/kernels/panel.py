@@ -1,7 +1,7 @@
 """Numba kernels for multi-year panels of persistent beneficiaries (private).
 
 Arrays and a Generator in, accumulators out; validation, packing of parameters and the
-latent-process tables live in :mod:`simsav.draw.panel`.
+latent-process tables live in :mod:`simsav.draw.panel` and :mod:`simsav.draw.scores`.
 
 The latent process
 ------------------
@@ -34,24 +34,29 @@ spending is summed slot by slot in draw order (no reassociation: no fastmath).
 is drawn after *every* year (also the last) when ``exit_on``, so exits are known for
 every year, and ``eps`` only between years.
 
-Spending from a score ``w`` (model codes as in :mod:`simsav.kernels.spending`, plus ``TABLE``)
--------------------------------------------------------------------------------------
-==================  ===============================================================
-code                ``x = F^-1(Phi(w))``
-==================  ===============================================================
-LOGNORMAL           ``exp(mu + sigma w)``
-HURDLE_LOGNORMAL    0 if ``w <= z0 = Phi^-1(p0)``, else ``exp(mu + sigma v)`` with
-                    ``v = Phi^-1((Phi(w) - p0) / (1 - p0))`` (tabulated for
-                    ``w >= z0 + 0.25``, cubic Hermite, error < 1e-8; exact below)
-LOGNORMAL_PARETO    0 if ``w <= z0``; with ``q = Q(w) / (1 - p0)`` (``Q = 1 - Phi``):
-                    ``exp(mu + sigma v)`` (``v`` as above) if ``v <= z_s``, else
-                    Pareto ``x_s (q / tail_share) ** (-1 / alpha)``; with
-                    ``p0 = 0``: ``v = w``
-EMPIRICAL           ``values[floor(Phi(w) n)]`` (values sorted ascending)
-TABLE               ``exp(L(w))``, ``L`` the cubic Hermite interpolant of
-                    ``log F^-1(Phi(w))`` on [-9, 9], step 1/128 (gamma, whose
-                    quantile has no cheap form; relative error < 1e-7 for cv <= 3)
-==================  ===============================================================
+Spending from a score ``w``
+--------------------------
+Each group is one primitive of :mod:`simsav.kernels.primitives` (a kind in
+``SCORE_KINDS``) behind a zero mass ``p0``; its parameter block is
+``[p0, z0, M, (M values: the table of v), primitive parameters]``
+(:mod:`simsav.draw.scores` builds it). The zero mass first: with ``p0 = 0`` the
+non-zero part's score is ``v = w``; else spending is 0 for ``w <= z0 = Phi^-1(p0)`` and
+``v = Phi^-1((Phi(w) - p0) / (1 - p0))`` above (tabulated for ``w >= z0 + 0.25``, cubic
+Hermite, error < 1e-8; exact below). Then the primitive's quantile at ``Phi(v)``:
+
+==========  ===============================================================
+kind        spending
+==========  ===============================================================
+LOGNORMAL   ``exp(mu + sigma v)``
+LN_PARETO   ``exp(mu + sigma v)`` if ``v <= z_s``, else the Pareto
+            ``x_s (q / tail_share) ** (-1 / alpha)`` with ``q = Q(w) / (1 - p0)``
+            (``Q = 1 - Phi``, from the full score: full precision in the tail)
+EMPIRICAL   ``values[floor(Phi(v) n)]`` (values sorted ascending)
+TABLE       ``exp(L(v))``, ``L`` the cubic Hermite interpolant of the non-zero
+            part's ``log G^-1(Phi(v))`` on [-9, 9], step 1/128 (models whose quantile
+            has no cheap form: gamma, mixtures; relative error < 1e-7 for a gamma with
+            cv <= 3)
+==========  ===============================================================
 
 ``Phi`` and ``Q`` use ``erfc`` (accurate in both tails), ``Phi^-1`` is Wichura's AS241
 (:func:`simsav.kernels.common._ndtri`; relative error ~1e-16), ``exp(mu + sigma v)`` goes
@@ -66,6 +71,7 @@ import numpy as np
 
 from simsav._numba import jit
 from simsav.kernels.common import (
+    CHUNK,
     _exp_affine,
     _hermite,
     _lower,
@@ -73,89 +79,70 @@ from simsav.kernels.common import (
     _upper,
     ndtri,
 )
-from simsav.kernels.spending import (
-    CHUNK,
-    EMPIRICAL,
-    GAMMA,
-    HURDLE_LOGNORMAL,
-    LOGNORMAL,
-    LOGNORMAL_PARETO,
-)
+from simsav.kernels.primitives import EMPIRICAL, LN_PARETO, LOGNORMAL, TABLE
 
 __all__ = [
     "CHUNK",
-    "EMPIRICAL",
-    "GAMMA",
-    "HURDLE_LOGNORMAL",
-    "LOGNORMAL",
-    "LOGNORMAL_PARETO",
-    "TABLE",
     "ndtri",
     "panel_paths",
     "panel_sums_block",
     "score_to_spending",
 ]
 
-#: Panel-only model code: spending from a tabulated log-quantile of the score.
-TABLE = 5
-
 @jit
-def _spend_chunk(code, p, wb, k, xb, vb, ib):  # pragma: no cover - compiled
-    """Set ``xb[i] = F^-1(Phi(wb[i]))`` (uncapped) for ``i < k``; ``vb``, ``ib`` scratch."""
-    if code == LOGNORMAL:
-        _exp_affine(wb, k, p[0], p[1], xb, ib)
-    elif code == HURDLE_LOGNORMAL:
-        # p = [p0, mu, sigma, z0, table of v]
-        p0 = p[0]
-        if p0 == 0.0:
-            _exp_affine(wb, k, p[1], p[2], xb, ib)
-        else:
-            z0 = p[3]
-            for i in range(k):
-                w = wb[i]
-                vb[i] = _table_score(p, 4, w, p0) if w > z0 else 0.0
-            _exp_affine(vb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                if wb[i] <= z0:
-                    xb[i] = 0.0
-    elif code == LOGNORMAL_PARETO:
-        # p = [p0, mu, sigma, z_s, tail_share, log x_s, 1 / alpha, z0, table of v]
-        p0 = p[0]
-        z_s = p[3]
-        log_ts = math.log(p[4])
-        if p0 == 0.0:
-            _exp_affine(wb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                w = wb[i]
-                if w > z_s:
-                    xb[i] = math.exp(p[5] + p[6] * (log_ts - math.log(_upper(w))))
-        else:
-            z0 = p[7]
-            for i in range(k):
-                w = wb[i]
-                vb[i] = _table_score(p, 8, w, p0) if w > z0 else 0.0
-            _exp_affine(vb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                if wb[i] <= z0:
-                    xb[i] = 0.0
-                elif vb[i] > z_s:
-                    q = _upper(wb[i]) / (1.0 - p0)
-                    xb[i] = math.exp(p[5] + p[6] * (log_ts - math.log(q)))
-    elif code == EMPIRICAL:
-        n = p.shape[0]
+def _primitive_quantile(kind, q, v, wb, k, p0, xb, vb, ib):  # pragma: no cover - compiled
+    """Set ``xb[i]`` to the primitive's quantile at ``Phi(v[i])`` for ``i < k``.
+
+    ``q`` holds the primitive's parameters, ``v`` the non-zero part's scores (``wb``
+    itself when ``p0 = 0``; ``v`` may be ``vb``). The only dispatch on the kind.
+    """
+    if kind == LOGNORMAL:
+        _exp_affine(v, k, q[0], q[1], xb, ib)
+    elif kind == LN_PARETO:
+        # q = [mu, sigma, z_s, tail_share, log x_s, 1 / alpha]; the tail from the exact
+        # survival of the full score, Q(w) / (1 - p0)
+        z_s = q[2]
+        log_ts = math.log(q[3])
+        _exp_affine(v, k, q[0], q[1], xb, ib)
+        for i in range(k):
+            if v[i] > z_s:
+                s = _upper(wb[i]) / (1.0 - p0)
+                xb[i] = math.exp(q[4] + q[5] * (log_ts - math.log(s)))
+    elif kind == EMPIRICAL:  # q: the support, sorted ascending
+        n = q.shape[0]
         fn = float(n)
         for i in range(k):
-            j = int(_lower(wb[i]) * fn)
+            j = int(_lower(v[i]) * fn)
             if j >= n:
                 j = n - 1
-            xb[i] = p[j]
-    elif code == TABLE:
-        # p = table of log F^-1(Phi(w))
+            xb[i] = q[j]
+    elif kind == TABLE:
         for i in range(k):
-            vb[i] = _hermite(p, 0, wb[i])
+            vb[i] = _hermite(q, 0, v[i])
         _exp_affine(vb, k, 0.0, 1.0, xb, ib)
     else:
-        raise ValueError("unknown panel model code")
+        raise ValueError("primitive kind without a score transform")
+
+
+@jit
+def _spend_chunk(kind, p, wb, k, xb, vb, ib):  # pragma: no cover - compiled
+    """Set ``xb[i] = F^-1(Phi(wb[i]))`` (uncapped) for ``i < k``; ``vb``, ``ib`` scratch.
+
+    ``p = [p0, z0, M, (table of v: M values), primitive parameters]``.
+    """
+    p0 = p[0]
+    q = p[3 + int(p[2]) :]
+    if p0 == 0.0:
+        _primitive_quantile(kind, q, wb, wb, k, p0, xb, vb, ib)
+        return
+    z0 = p[1]
+    for i in range(k):
+        w = wb[i]
+        vb[i] = _table_score(p, 3, w, p0) if w > z0 else 0.0
+    _primitive_quantile(kind, q, vb, wb, k, p0, xb, vb, ib)
+    for i in range(k):
+        if wb[i] <= z0:
+            xb[i] = 0.0
 
 
 @jit
@@ -207,7 +194,7 @@ def _step_chunk(rng, zb, k, latent, m_tab, exit_on, move, gone):  # pragma: no c
 
 @jit
 def panel_sums_block(
-    rng, counts, codes, offsets, params, caps, latent, m_tab, exit_on, out
+    rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, out
 ):  # pragma: no cover - compiled
     """Fill per-(sim, year, group) sums of capped spending for one block of sims.
 
@@ -215,8 +202,8 @@ def panel_sums_block(
     ----------
     rng : numpy.random.Generator
         The block's generator; advanced in place.
-    counts, codes, offsets : ndarray of int64
-        Slots per group, panel model code per group, parameter offsets (``G + 1``).
+    counts, kinds, offsets : ndarray of int64
+        Slots per group, primitive kind per group, parameter offsets (``G + 1``).
     params : ndarray of float64
         Concatenated panel parameters (see :mod:`simsav.draw.panel`).
     caps : ndarray of float64, shape (G,)
@@ -242,7 +229,7 @@ def panel_sums_block(
     for s in range(n_sims):
         for g in range(n_groups):
             n = counts[g]
-            code = codes[g]
+            kind = kinds[g]
             p = params[offsets[g] : offsets[g + 1]]
             cap = caps[g]
             acc[:] = 0.0
@@ -252,7 +239,7 @@ def panel_sums_block(
                 for i in range(k):
                     zb[i] = rng.standard_normal()
                 for t in range(n_years):
-                    _spend_chunk(code, p, zb, k, xb, vb, ib)
+                    _spend_chunk(kind, p, zb, k, xb, vb, ib)
                     a = acc[t]
                     for i in range(k):
                         a += min(xb[i], cap)
@@ -266,7 +253,7 @@ def panel_sums_block(
 
 @jit
 def panel_paths(
-    rng, code, p, latent, m_tab, exit_on, out_x, out_gone
+    rng, kind, p, latent, m_tab, exit_on, out_x, out_gone
 ):  # pragma: no cover - compiled
     """Per-slot spending paths of one population (diagnostics; O(n x T) memory).
 
@@ -274,8 +261,8 @@ def panel_paths(
     ----------
     rng : numpy.random.Generator
         Advanced in place.
-    code : int
-        Panel model code.
+    kind : int
+        Primitive kind (one of :data:`simsav.kernels.primitives.SCORE_KINDS`).
     p : ndarray of float64
         Its panel parameters.
     latent, m_tab, exit_on
@@ -299,7 +286,7 @@ def panel_paths(
         for i in range(k):
             zb[i] = rng.standard_normal()
         for t in range(n_years):
-            _spend_chunk(code, p, zb, k, xb, vb, ib)
+            _spend_chunk(kind, p, zb, k, xb, vb, ib)
             for i in range(k):
                 out_x[done + i, t] = xb[i]
             _step_chunk(rng, zb, k, latent, m_tab, exit_on, t < n_years - 1, gone)
@@ -309,7 +296,7 @@ def panel_paths(
 
 
 @jit
-def score_to_spending(code, p, w):  # pragma: no cover - compiled
+def score_to_spending(kind, p, w):  # pragma: no cover - compiled
     """Return the kernels' ``F^-1(Phi(w))`` (uncapped) elementwise (for tests)."""
     n = w.shape[0]
     out = np.empty(n)
@@ -322,7 +309,7 @@ def score_to_spending(code, p, w):  # pragma: no cover - compiled
         k = min(CHUNK, n - done)
         for i in range(k):
             wb[i] = w[done + i]
-        _spend_chunk(code, p, wb, k, xb, vb, ib)
+        _spend_chunk(kind, p, wb, k, xb, vb, ib)
         for i in range(k):
             out[done + i] = xb[i]
         done += k
