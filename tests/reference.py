@@ -24,7 +24,7 @@ import numpy as np
 from simsav.spending import KernelArgs
 
 # Model codes (simsav.spending.registry).
-GAMMA, LOGNORMAL, HURDLE_LOGNORMAL, LOGNORMAL_PARETO, EMPIRICAL = range(5)
+GAMMA, LOGNORMAL, HURDLE_LOGNORMAL, LOGNORMAL_PARETO, EMPIRICAL, LOGNORMAL_MIXTURE = range(6)
 # The kernels' exp: fdlibm's ln 2 split and the Taylor coefficients 1/k!, k = 0..13.
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01
@@ -86,6 +86,12 @@ def draw_group(rng: np.random.Generator, n: int, ka: KernelArgs) -> np.ndarray:
         u = rng.random(size=n)
         idx = np.minimum((u * float(p.size)).astype(np.int64), p.size - 1)
         return p[idx]
+    if code == LOGNORMAL_MIXTURE:
+        p0, high, mu_lo, s_lo, mu_hi, s_hi = p
+        k = _n_nonzero(rng, n, p0)
+        k_lo = int(rng.binomial(k, 1.0 - high)) if k > 0 else 0
+        low = exp_affine(rng.standard_normal(size=k_lo), mu_lo, s_lo)
+        return np.concatenate([low, exp_affine(rng.standard_normal(size=k - k_lo), mu_hi, s_hi)])
     raise ValueError(f"unknown code {code}")
 
 

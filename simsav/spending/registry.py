@@ -29,6 +29,7 @@ from simsav.spending import (
     gamma,
     hurdle,
     lognormal,
+    lognormal_mixture,
     lognormal_pareto,
     medicare,
 )
@@ -53,6 +54,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
     lognormal_pareto.ENTRY,
     empirical.ENTRY,
     medicare.ENTRY,
+    lognormal_mixture.ENTRY,
 )
 
 #: The model names a :class:`~simsav.spending.SpendingSpec` accepts.
