@@ -10,7 +10,7 @@ Everything is a ratio measured in the same run (never a timed assertion); cases 
 round-robin and the best of ``repeat`` rounds is kept, as in ``benchmarks/run.py``.
 
 * ``speedup``: for each model and N in 10,000, 100,000 and 1,000,000, the per-sim cost
-  of :func:`simsav.spending.simulate_group_sums` (sims chosen so a call takes about
+  of :func:`simsav.draw.groups.simulate_group_sums` (sims chosen so a call takes about
   ``--target`` seconds) over that of
   :func:`simsav.draw.aggregate.simulate_group_sums_aggregate` (timed on
   ``--agg-sims`` sims, since the same few sims take it a millisecond or two, mostly fixed
@@ -42,7 +42,8 @@ import numba
 import numpy as np
 
 from simsav.draw.aggregate import aggregate_plan, simulate_group_sums_aggregate
-from simsav.spending import SpendingSpec, simulate_group_sums
+from simsav.draw.groups import simulate_group_sums
+from simsav.spending import SpendingSpec
 
 MODELS = {
     "gamma": SpendingSpec(model="gamma", mean=11_000, cv=2.0),

@@ -12,7 +12,7 @@ assertions). Cases run round-robin and the best of several rounds is kept.
 * ``throughput``: beneficiary-years per second of
   :func:`simsav.draw.panel.simulate_panel_sums` (``n`` slots x ``n_years`` years per sim) with
   independent years and with :meth:`PersistenceSpec.medicare` (exits, survivor map), 1 and
-  2 threads, against the one-year kernel :func:`simsav.spending.simulate_group_sums` on the
+  2 threads, against the one-year kernel :func:`simsav.draw.groups.simulate_group_sums` on the
   same beneficiary-years (``n_years`` groups of ``n``: what independent years cost there);
   ``panel_vs_one_year`` is the 1-thread ratio. The panel draws 1 normal per slot-year plus
   1 more with exits, and its transform goes through the copula (``F^-1(Phi(z))``), so it
@@ -41,8 +41,9 @@ import _common
 import numba
 import numpy as np
 
+from simsav.draw.groups import simulate_group_sums
 from simsav.draw.panel import PersistenceSpec, simulate_panel_sums
-from simsav.spending import SpendingSpec, simulate_group_sums
+from simsav.spending import SpendingSpec
 
 MODELS = {
     "medicare-ffs": SpendingSpec(model="medicare-ffs", mean=11_000, truncate_quantile=0.99),

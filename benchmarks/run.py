@@ -10,7 +10,7 @@ Everything is reported as ratios measured in the same run (never as timed assert
 Cases run round-robin and the best of several rounds is kept; still, other processes on
 the machine lower the 2-thread figures (see ``machine.loadavg_1min_*``).
 
-* ``throughput``: beneficiary-years per second of :func:`simsav.spending.simulate_group_sums`
+* ``throughput``: beneficiary-years per second of :func:`simsav.draw.groups.simulate_group_sums`
   (draw, cap, sum) for ``hurdle-lognormal`` and ``medicare-ffs``, with 1 and 2 threads;
 * ``vs_bare``: kernel (1 thread) over a bare numba loop that only draws the same variates
   and sums them, with ``math.exp`` (aim >= 0.8; above 1 because the kernel's chunked
@@ -46,8 +46,9 @@ import _common
 import numba
 import numpy as np
 
+from simsav.draw.groups import simulate_group_sums
 from simsav.kernels import spending as _kernels
-from simsav.spending import SpendingSpec, kernel_args, simulate_group_sums
+from simsav.spending import SpendingSpec, kernel_args
 
 MODELS = {
     "hurdle-lognormal": SpendingSpec(
@@ -63,17 +64,17 @@ def bare_loop(spec: SpendingSpec, n: int, n_sims: int) -> Callable[[], float]:
     """A bare numba loop: the same variates as the kernel, summed; no cap, no dispatch."""
     ka = kernel_args(spec)
     rng = np.random.default_rng(0)
-    if ka.code == _kernels.HURDLE_LOGNORMAL:
+    if spec.model == "hurdle-lognormal":
         p0, mu, sigma = (float(v) for v in ka.params)
 
         def run() -> float:
             return sum(_kernels.bare_hurdle_lognormal(rng, n, p0, mu, sigma) for _ in range(n_sims))
 
-    elif ka.code == _kernels.LOGNORMAL_PARETO and ka.params[0] == 0.0:
-        p = ka.params
+    elif spec.model == "medicare-ffs":
+        p0, p = float(ka.params[0]), ka.params[1:]  # the LN_PARETO primitive's parameters
 
         def run() -> float:
-            return sum(_kernels.bare_lognormal_pareto(rng, n, p) for _ in range(n_sims))
+            return sum(_kernels.bare_lognormal_pareto(rng, n, p0, p) for _ in range(n_sims))
 
     else:  # pragma: no cover - only the two benchmark models
         raise ValueError(f"no bare loop for {spec.model}")
@@ -98,7 +99,7 @@ def numpy_chunked(
     ka = kernel_args(spec)
     cap = ka.truncate_at
     rng = np.random.default_rng(0)
-    if ka.code == _kernels.HURDLE_LOGNORMAL:
+    if spec.model == "hurdle-lognormal":
         p0, mu, sigma = ka.params
 
         def plain(m: int) -> np.ndarray:
@@ -186,7 +187,8 @@ def _draws_only(rng: np.random.Generator, n: int, p0: float, n_sims: int) -> Non
 
 _MEMORY_SNIPPET = """
 import json, resource, sys, tracemalloc
-from simsav.spending import SpendingSpec, simulate_group_sums
+from simsav.draw.groups import simulate_group_sums
+from simsav.spending import SpendingSpec
 spec = SpendingSpec(model="medicare-ffs", mean=11000, truncate_quantile=0.99)
 n, n_sims = int(sys.argv[1]), int(sys.argv[2])
 simulate_group_sums([(spec, 10)], 2, seed=0, n_threads=2)  # load or compile kernels
@@ -205,7 +207,8 @@ def memory(sizes: Sequence[int], n_sims: int) -> dict[str, Any]:
 
 
 _COLD_SNIPPET = (
-    "from simsav.spending import SpendingSpec, simulate_group_sums; "
+    "from simsav.draw.groups import simulate_group_sums; "
+    "from simsav.spending import SpendingSpec; "
     "simulate_group_sums([(SpendingSpec(mean=1e4, truncate_quantile=0.99), 100)], 10, seed=0)"
 )
 

@@ -336,8 +336,10 @@ def _cmd_msr(args: argparse.Namespace) -> int:
         terms["cv"] = args.cv
     if args.truncate_quantile is not None:
         terms["truncate_quantile"] = args.truncate_quantile
+    from simsav.spending.registry import DEFAULT_MODEL
+
     try:
-        spec = default_spending(args.spending, mean=args.mean, **terms)
+        spec = default_spending(args.spending or DEFAULT_MODEL, mean=args.mean, **terms)
         ds = msr_curve(sizes, alpha=args.alpha, spending=spec, method=args.method,
                        n_sims=args.sims, seed=args.seed, years=args.years,
                        benchmark_error_sd=args.benchmark_error_sd, draws=args.draws)
@@ -535,6 +537,24 @@ _EXAMPLES = {
 }
 
 
+class _SpendingHelp(argparse._StoreAction):
+    """``--spending``: its help lists the registry's models, read only when help is shown.
+
+    Importing the registry loads scipy; ``simsav --help`` and every other command's
+    start-up should not pay for it.
+    """
+
+    @property  # type: ignore[override]
+    def help(self) -> str:
+        from simsav.spending.registry import DEFAULT_MODEL, MODEL_NAMES
+
+        return f"spending model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})"
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        pass
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="simsav",
@@ -587,9 +607,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="comma-separated beneficiary counts")
     sp.add_argument("--alpha", type=float, default=0.05,
                     help="allowed chance of a payout by luck (default 0.05)")
-    sp.add_argument("--spending", default="medicare-ffs",
-                    help="spending model: medicare-ffs (default), gamma, lognormal, "
-                         "hurdle-lognormal, lognormal-pareto, empirical")
+    sp.add_argument("--spending", action=_SpendingHelp, default=None,
+                    help="(listed from the spending-model registry when shown)")
     sp.add_argument("--mean", type=float, default=11_000.0,
                     help="mean spending per beneficiary-year, USD")
     sp.add_argument("--cv", type=float, help="coefficient of variation (models that take one)")

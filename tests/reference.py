@@ -2,9 +2,12 @@
 
 It draws the same variates from the same Generator in the same order as the kernel
 (sim by sim, group by group, beneficiary by beneficiary; see the table in
-``simsav/_kernels.py``), transforms them with the same IEEE operations (the kernels' own
-``exp``, re-implemented here independently in NumPy) and sums them in the same order
-(``np.cumsum``, left to right), so results agree with the kernel to the last bit.
+``simsav/kernels/spending.py``), transforms them with the same IEEE operations (the
+kernels' own ``exp``, re-implemented here independently in NumPy) and sums them in the
+same order (``np.cumsum``, left to right), so results agree with the kernel to the last
+bit. It works from each model's own parameter vector (``KernelArgs``), model by model,
+not from the compositions the kernel is handed: the draw order of every model is written
+out here independently of how the library composes it.
 
 Vectorized draws are used where NumPy's array methods produce the same stream as
 repeated scalar calls (``standard_gamma``, ``standard_normal``, ``standard_exponential``,
@@ -20,7 +23,8 @@ import numpy as np
 
 from simsav.spending import KernelArgs
 
-GAMMA, LOGNORMAL, HURDLE_LOGNORMAL, LOGNORMAL_PARETO, EMPIRICAL = 0, 1, 2, 3, 4
+# Model codes (simsav.spending.registry).
+GAMMA, LOGNORMAL, HURDLE_LOGNORMAL, LOGNORMAL_PARETO, EMPIRICAL, LOGNORMAL_MIXTURE = range(6)
 # The kernels' exp: fdlibm's ln 2 split and the Taylor coefficients 1/k!, k = 0..13.
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01
@@ -82,6 +86,12 @@ def draw_group(rng: np.random.Generator, n: int, ka: KernelArgs) -> np.ndarray:
         u = rng.random(size=n)
         idx = np.minimum((u * float(p.size)).astype(np.int64), p.size - 1)
         return p[idx]
+    if code == LOGNORMAL_MIXTURE:
+        p0, high, mu_lo, s_lo, mu_hi, s_hi = p
+        k = _n_nonzero(rng, n, p0)
+        k_lo = int(rng.binomial(k, 1.0 - high)) if k > 0 else 0
+        low = exp_affine(rng.standard_normal(size=k_lo), mu_lo, s_lo)
+        return np.concatenate([low, exp_affine(rng.standard_normal(size=k - k_lo), mu_hi, s_hi)])
     raise ValueError(f"unknown code {code}")
 
 

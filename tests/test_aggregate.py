@@ -36,6 +36,7 @@ from simsav.draw.aggregate import (
     aggregate_plan,
     simulate_group_sums_aggregate,
 )
+from simsav.draw.groups import simulate_group_sums
 from simsav.rng import map_blocks
 from simsav.spending import (
     Empirical,
@@ -47,7 +48,6 @@ from simsav.spending import (
     kernel_args,
     medicare_ffs,
     model_from_kernel_args,
-    simulate_group_sums,
 )
 
 MEAN = 11_000.0

@@ -24,6 +24,7 @@ from simsav.analysis.persistence import (
     panel_statistics,
 )
 from simsav.draw import panel as panel
+from simsav.draw.groups import simulate_group_sums
 from simsav.draw.panel import (
     MEDICARE_PERSISTENCE,
     PersistenceSpec,
@@ -32,8 +33,9 @@ from simsav.draw.panel import (
     simulate_panel_sums,
     survivor_map,
 )
+from simsav.draw.scores import score_form
 from simsav.kernels import panel as pk
-from simsav.spending import Lognormal, SpendingModel, SpendingSpec, simulate_group_sums
+from simsav.spending import Lognormal, SpendingModel, SpendingSpec
 
 SPECS: dict[str, SpendingSpec] = {
     "gamma": SpendingSpec(model="gamma", mean=10_000, cv=2.0, truncate_quantile=0.99),
@@ -170,10 +172,10 @@ def test_ndtri_matches_scipy() -> None:
 @pytest.mark.parametrize("name", list(SPECS))
 def test_score_to_spending_is_the_model_quantile(name: str) -> None:
     model = SPECS[name].to_model()
-    code, params = panel._panel_params(model.kernel_args())
+    kind, params = score_form(model)
     w = np.concatenate([np.linspace(-5.5, 5.5, 4001),
                         np.random.default_rng(0).standard_normal(2000)])
-    got = pk.score_to_spending(code, params, w)
+    got = pk.score_to_spending(kind, params, w)
     want = quantile_of_score(model, w)
     assert np.array_equal(got == 0, want == 0)  # hurdle zeros exactly where Phi(w) <= p0
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=0)

@@ -44,15 +44,15 @@ def test_spec_unknown_key_names_it() -> None:
 @pytest.mark.parametrize(
     ("fields", "match"),
     [
-        ({"model": "gamma", "mean": 1.0}, "model 'gamma' requires cv"),
+        ({"model": "gamma", "mean": 1.0}, "cv: required by model 'gamma'"),
         (
             {"model": "gamma", "mean": 1.0, "cv": 1.0, "zero_share": 0.1},
-            "zero_share does not apply",
+            "zero_share: does not apply",
         ),
-        ({"model": "medicare-ffs", "mean": 1.0, "cv": 2.0}, "cv does not apply to model"),
-        ({"model": "hurdle-lognormal", "mean": 1.0, "cv": 2.0}, "requires zero_share"),
+        ({"model": "medicare-ffs", "mean": 1.0, "cv": 2.0}, "cv: does not apply to model"),
+        ({"model": "hurdle-lognormal", "mean": 1.0, "cv": 2.0}, "zero_share: required by model"),
         ({"model": "hurdle-lognormal", "mean": 1.0, "cv": 0.3, "zero_share": 0.2}, "too small"),
-        ({"model": "lognormal-pareto", "mean": 1.0, "cv": 2.0}, "requires tail_alpha"),
+        ({"model": "lognormal-pareto", "mean": 1.0, "cv": 2.0}, "tail_alpha: required by model"),
         (
             {"model": "lognormal-pareto", "mean": 1.0, "tail_alpha": 3.0},
             "exactly one of cv, body_sigma",
@@ -72,7 +72,7 @@ def test_spec_unknown_key_names_it() -> None:
             "greater than or equal to 0.5",
         ),
         ({"model": "empirical", "mean": 1.0, "sample_year": 2011}, "sample_year"),
-        ({"model": "empirical", "mean": 1.0, "tail_alpha": 3.0}, "tail_alpha does not apply"),
+        ({"model": "empirical", "mean": 1.0, "tail_alpha": 3.0}, "tail_alpha: does not apply"),
         ({"model": "gumbel", "mean": 1.0}, "model"),
         ({"mean": 0.0}, "greater than 0"),
         ({"mean": math.inf}, "finite"),
@@ -129,7 +129,7 @@ def test_spec_replace_for_strata() -> None:
     assert gamma.to_model().cv() == pytest.approx(2.0)
     back = gamma.replace(model="medicare-ffs")  # drops cv, which medicare-ffs does not take
     assert back.cv is None
-    with pytest.raises(pydantic.ValidationError, match="cv does not apply"):
+    with pytest.raises(pydantic.ValidationError, match="cv: does not apply"):
         back.replace(cv=3.0)
 
 

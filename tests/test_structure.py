@@ -145,8 +145,14 @@ def test_streams_are_named_not_numbered() -> None:
 
 # ------------------------------------------------------------------------------ imports
 def _module_name(path: Path) -> str:
+    """``simsav.draw.stage`` from ``simsav/draw/stage.py``."""
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {".".join(p.relative_to(ROOT).with_suffix("").parts[:-1]
+                    if p.name == "__init__.py" else p.relative_to(ROOT).with_suffix("").parts)
+           for p in PKG.rglob("*.py")}
 
 
 def _walk(tree: ast.AST):
@@ -173,8 +179,11 @@ def _imports(path: Path, name: str) -> set[str]:
             else:
                 mod = node.module or ""
             if mod.startswith("simsav"):
-                out.add(mod)
-                out |= {f"{mod}.{a.name}" for a in node.names}
+                # ``from pkg import submodule`` depends on the submodule, not on pkg
+                subs = {f"{mod}.{a.name}" for a in node.names} & MODULES
+                if len(subs) < len(node.names):
+                    out.add(mod)
+                out |= subs
     return out
 
 

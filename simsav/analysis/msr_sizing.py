@@ -31,6 +31,7 @@ from scipy import stats
 from simsav import __version__
 from simsav.contracts.msr import cms_msr
 from simsav.draw.aggregate import simulate_group_sums_aggregate
+from simsav.draw.groups import simulate_group_sums
 from simsav.rng import (
     DEFAULT_BLOCK_SIZE,
     STREAMS,
@@ -39,7 +40,8 @@ from simsav.rng import (
     root_seed_sequence,
     sub_root,
 )
-from simsav.spending import SpendingSpec, simulate_group_sums
+from simsav.spending import SpendingSpec
+from simsav.spending.registry import entry
 
 __all__ = ["msr_curve", "cms_2011_msr", "default_spending", "CMS_2011_CV"]
 
@@ -89,29 +91,27 @@ def _spec(spending: SpendingSpec | Mapping[str, Any] | str) -> SpendingSpec:
     return SpendingSpec.model_validate(dict(spending))
 
 
-#: Shape terms a bare model name takes in :func:`default_spending` (mean $11,000).
-_DEFAULT_SHAPES: dict[str, dict[str, Any]] = {
-    "medicare-ffs": {},
-    "empirical": {},
-    "gamma": {"cv": CMS_2011_CV},
-    "lognormal": {"cv": CMS_2011_CV},
-    "hurdle-lognormal": {"cv": CMS_2011_CV, "zero_share": 0.05},
-    "lognormal-pareto": {"cv": CMS_2011_CV, "tail_alpha": 3.0},
-}
-
-
 def default_spending(model: str, *, mean: float = 11_000.0, **terms: Any) -> SpendingSpec:
-    """A spending spec from a bare model name: mean $11,000, CV 2.136 where one is needed.
+    """A spending spec from a bare model name: mean $11,000, CV 2.136 where one is taken.
+
+    The model's other shape terms are its registry defaults for a bare name
+    (:attr:`simsav.spending.base.ModelEntry.bare`, e.g. ``zero_share = 0.05`` for
+    ``hurdle-lognormal``); ``terms`` override them.
 
     Examples
     --------
     >>> default_spending("gamma").cv
     2.136
+    >>> default_spending("lognormal-pareto").tail_alpha
+    3.0
     """
-    if model not in _DEFAULT_SHAPES:
-        raise ValueError(f"spending: unknown model {model!r}; one of {', '.join(_DEFAULT_SHAPES)}")
-    return SpendingSpec.model_validate({"model": model, "mean": mean,
-                                        **_DEFAULT_SHAPES[model], **terms})
+    try:
+        e = entry(model)
+    except ValueError as err:
+        raise ValueError(f"spending: {err}") from None
+    shape = {"cv": CMS_2011_CV} if "cv" in e.fields else {}
+    return SpendingSpec.model_validate({"model": model, "mean": mean, **shape, **e.bare,
+                                        **terms})
 
 
 def _order_stat_band(n: int, q: float, level: float) -> tuple[int, int]:

@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from simsav.draw.panel import PersistenceSpec, exit_corr_for, simulate_panel_paths
+from simsav.io.desynpuf import desynpuf_table
 from simsav.rng import SeedLike
-from simsav.spending import SpendingModel, SpendingSpec, _desynpuf_table, spending_model
+from simsav.spending import SpendingModel, SpendingSpec, spending_model
 
 __all__ = [
     "PERSISTENCE_CHECKS",
@@ -242,7 +243,7 @@ def desynpuf_panel_statistics(
         raise ValueError(f"years must be consecutive years among 2008-2010, got {years!r}")
     if subset not in ("ffs-full-year", "all"):
         raise ValueError(f"subset must be 'ffs-full-year' or 'all', got {subset!r}")
-    t = _desynpuf_table()
+    t = desynpuf_table()
     raw = np.stack([t[f"reimb_{y}"] for y in ys], axis=1)
     present = np.isfinite(raw)
     pop = present.copy()

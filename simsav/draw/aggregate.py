@@ -1,7 +1,7 @@
 r"""Aggregate draws of group spending sums: O(sims x groups), not O(beneficiaries x sims).
 
 :func:`simulate_group_sums_aggregate` has the signature and the meaning of
-:func:`simsav.spending.simulate_group_sums` - per sim, the sum over each group's ``count``
+:func:`simsav.draw.groups.simulate_group_sums` - per sim, the sum over each group's ``count``
 beneficiaries of capped spending ``Y = min(X, c)`` - but draws each group's sum directly
 instead of beneficiary by beneficiary. Its cost per (sim, group) does not grow with the
 count: a few variates plus, for an uncapped heavy tail, about :data:`TAIL_COUNT` exact
@@ -13,7 +13,8 @@ Write ``N`` for the count, ``c`` for the cap (``inf`` for none), ``p0 = P(X = 0)
 ``S = sum_i min(X_i, c)``.
 
 **Gamma, no cap (exact).** A sum of ``N`` iid ``Gamma(k, theta)`` is
-``Gamma(N k, theta)``: one ``standard_gamma(N k)`` per sim.
+``Gamma(N k, theta)``: one ``standard_gamma(N k)`` per sim (any model whose
+:meth:`~simsav.spending.SpendingModel.gamma_sum` says so).
 
 **Everything else: split at a threshold (exact but for one term).** Pick
 ``u = min(isf(TAIL_COUNT / N), c)``, the point with about :data:`TAIL_COUNT` of the ``N``
@@ -113,13 +114,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from simsav.draw.groups import Packed, check_n_sims, pack_groups
 from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
-from simsav.spending import (
-    Gamma,
-    SpendingModel,
-    _pack_groups,
-    model_from_kernel_args,
-)
+from simsav.spending import SpendingModel, model_from_kernel_args
 
 __all__ = [
     "CHUNK_SIMS",
@@ -250,8 +247,9 @@ def _plan(m: SpendingModel, n: int) -> AggregatePlan:
     c = m.cap(True)
     if n == 0:
         return AggregatePlan("empty", 0, c)
-    if isinstance(m, Gamma) and math.isinf(c):
-        return AggregatePlan("gamma", n, c, shape=m.shape, scale=m.scale)
+    gamma_sum = m.gamma_sum()
+    if gamma_sum is not None and math.isinf(c):
+        return AggregatePlan("gamma", n, c, shape=gamma_sum[0], scale=gamma_sum[1])
     if n <= EXACT_COUNT:
         return AggregatePlan("kernel", n, c)
     nz = m.sf(0.0)  # P(X > 0)
@@ -342,16 +340,7 @@ def _draw_split(
     return out
 
 
-_Packed = tuple[
-    NDArray[np.int64],
-    NDArray[np.int64],
-    NDArray[np.int64],
-    NDArray[np.float64],
-    NDArray[np.float64],
-]
-
-
-def _draw_kernel(rng: np.random.Generator, packed: _Packed, size: int) -> NDArray[np.float64]:
+def _draw_kernel(rng: np.random.Generator, packed: Packed, size: int) -> NDArray[np.float64]:
     """Draw ``size`` sums of one small group with the per-beneficiary kernel."""
     from simsav.kernels import spending as _kernels  # numba is imported only when drawing
 
@@ -364,7 +353,7 @@ def _draw_chunk(
     rng: np.random.Generator,
     models: Sequence[SpendingModel],
     plans: Sequence[AggregatePlan],
-    packed: Sequence[_Packed],
+    packed: Sequence[Packed],
     size: int,
 ) -> NDArray[np.float64]:
     """Draw ``size`` sims of every group, group by group."""
@@ -391,7 +380,7 @@ def simulate_group_sums_aggregate(
 ) -> NDArray[np.float64]:
     """Simulate, per sim, the sum of capped spending of each group, drawn in aggregate.
 
-    The same inputs and meaning as :func:`simsav.spending.simulate_group_sums`, at a cost
+    The same inputs and meaning as :func:`simsav.draw.groups.simulate_group_sums`, at a cost
     per (sim, group) that does not grow with the count: exact for uncapped gamma groups,
     and for every other model exact counts and tail values with a three-moment (Pearson
     type III) draw of the sum of the bounded body (see the module docstring for the maths
@@ -428,7 +417,7 @@ def simulate_group_sums_aggregate(
     Raises
     ------
     ValueError
-        As :func:`~simsav.spending.simulate_group_sums`: ``n_sims`` not an int ``>= 1``,
+        As :func:`~simsav.draw.groups.simulate_group_sums`: ``n_sims`` not an int ``>= 1``,
         ``groups`` not a non-empty sequence of ``(model, count)`` pairs, a count outside
         [0, 2**40], a model that is not valid (the message names ``groups[g]``), or a
         ``block_size`` / ``n_threads`` out of range.
@@ -444,29 +433,16 @@ def simulate_group_sums_aggregate(
     >>> bool(abs(sums[:, 0].mean() / 1_000_000 / mean_t - 1) < 0.01)
     True
     """
-    if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
-        raise ValueError(f"n_sims must be an int >= 1, got {n_sims!r}")
-    if int(n_sims) < 1:
-        raise ValueError(f"n_sims must be >= 1, got {int(n_sims)}")
-    n_sims = int(n_sims)
-    counts, codes, offsets, params, caps = _pack_groups(groups)  # validates as the kernel
+    n_sims = check_n_sims(n_sims)
+    packed_all = pack_groups(groups)  # validates as the kernel
     models = []
     for g, (spec, _) in enumerate(groups):
         try:
             models.append(model_from_kernel_args(spec))
         except ValueError as e:
             raise ValueError(f"groups[{g}]: {e}") from None
-    plans = [_plan(m, int(n)) for m, n in zip(models, counts, strict=True)]
-    packed = [
-        (
-            counts[g : g + 1],
-            codes[g : g + 1],
-            np.array([0, offsets[g + 1] - offsets[g]], dtype=np.int64),
-            params[offsets[g] : offsets[g + 1]],
-            caps[g : g + 1],
-        )
-        for g in range(len(plans))
-    ]
+    plans = [_plan(m, int(n)) for m, n in zip(models, packed_all.counts, strict=True)]
+    packed = [packed_all.group(g) for g in range(len(plans))]
     out = np.empty((n_sims, len(plans)), dtype=np.float64)
     if isinstance(block_size, numbers.Integral) and not isinstance(block_size, bool):
         chunk = max(min(int(block_size), CHUNK_SIMS), 1)

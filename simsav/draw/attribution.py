@@ -125,14 +125,14 @@ Block ``k`` of sims draws from sub-stream :data:`ATTRIBUTION_STREAM` ``= (9,)``
 block_size)`` only and a larger ``n_sims`` only appends rows. **Trivial** attribution
 (:attr:`AttributionSpec.is_trivial`: prospective with no leavers, or retrospective with
 no churn and no visit rule) draws on the spending stream ``()`` instead, with exactly
-the draws of :func:`simsav.spending.simulate_group_sums`: then ``count == N``,
+the draws of :func:`simsav.draw.groups.simulate_group_sums`: then ``count == N``,
 ``managed_spending == spending`` and ``spending`` equals the plain core's sums bit for bit.
 
 Paths
 -----
 With no spending-dependent leaving (``leave_tilt = 0`` or ``churn_out = 0``) and no visit
 rule, counts of leavers and arrivals are binomial and their spending is summed with the
-core's per-model routines (fast). Otherwise each beneficiary is drawn with their score
+core's group routine (fast). Otherwise each beneficiary is drawn with their score
 (one normal or gamma variate, a normal quantile, ~50-100 ns). Both give the same
 distribution (tested).
 """
@@ -146,17 +146,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy import special, stats
 
+from simsav.draw.groups import pack_groups
+from simsav.draw.scores import pack_scored
 from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
-from simsav.spending import (
-    _EMPIRICAL,
-    SpendingModel,
-    SpendingSpec,
-    _pack_groups,
-    model_from_kernel_args,
-)
+from simsav.spending import SpendingModel, SpendingSpec, model_from_kernel_args
+from simsav.validation import StrictModel, Whole
 
 __all__ = [
     "ATTRIBUTION_EXAMPLE",
@@ -173,7 +170,7 @@ ATTRIBUTION_STREAM: tuple[int, ...] = STREAMS["attribution"]
 _Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
-class AttributionSpec(BaseModel):
+class AttributionSpec(StrictModel):
     """How beneficiaries are attributed to the ACO (a scenario's ``[attribution]`` table).
 
     The defaults make attribution trivial: prospective, no churn, no visit rule (every
@@ -216,8 +213,6 @@ class AttributionSpec(BaseModel):
         assigning base-period beneficiaries by the same rule, with the same churn).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     method: Literal["prospective", "retrospective"] = "prospective"
     churn_out: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
     churn_in: Annotated[float, Field(ge=0.0, le=0.5, allow_inf_nan=False)] = 0.0
@@ -226,7 +221,7 @@ class AttributionSpec(BaseModel):
     visit_rate: Annotated[float, Field(gt=0.0, le=50.0, allow_inf_nan=False)] | None = None
     visit_tilt: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] = 0.5
     aco_share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.8
-    min_visits: Annotated[int, Field(ge=1, le=20)] = 1
+    min_visits: Annotated[Whole, Field(ge=1, le=20)] = 1
     specialist_fallback: bool = True
     benchmark: Literal["population", "attributed"] = "population"
 
@@ -334,7 +329,7 @@ def attributed_sums(
     Parameters
     ----------
     groups : sequence of (model, count)
-        As for :func:`simsav.spending.simulate_group_sums`: ``count`` is the group's
+        As for :func:`simsav.draw.groups.simulate_group_sums`: ``count`` is the group's
         start-of-year population ``N`` (the candidates, under retrospective assignment).
     n_sims : int
         Number of simulations, ``>= 1``.
@@ -344,7 +339,7 @@ def attributed_sums(
         See :mod:`simsav.rng`. Sub-stream :data:`ATTRIBUTION_STREAM`, or the spending
         stream when ``attribution.is_trivial`` (then the plain core's draws exactly).
     block_size, n_threads, first_block, on_block
-        As for :func:`simsav.spending.simulate_group_sums`. Results depend on ``(seed,
+        As for :func:`simsav.draw.groups.simulate_group_sums`. Results depend on ``(seed,
         block_size)`` only; a larger ``n_sims`` only appends rows.
 
     Returns
@@ -370,27 +365,26 @@ def attributed_sums(
             f"attribution must be an AttributionSpec, got {type(attribution).__name__}"
         )
     n_sims = _check_n_sims(n_sims)
-    counts, codes, offsets, params, caps = _pack_groups(groups)
-    params = params.copy()
-    for g in range(codes.size):  # empirical supports sorted: spending rises with the score
-        if codes[g] == _EMPIRICAL:
-            params[offsets[g] : offsets[g + 1]].sort()
     per_ben = attribution.per_beneficiary if _per_beneficiary is None else _per_beneficiary
     terms, rule = _terms(attribution, bool(per_ben))
     stream = () if (attribution.is_trivial and not per_ben) else ATTRIBUTION_STREAM
+    # per beneficiary: each group as its score form (spending rises with the score);
+    # in aggregate: as the one-year kernel's compositions
+    packed = pack_scored(groups, forward=True) if per_ben else pack_groups(groups)
 
     from simsav.kernels import attribution as ak  # numba is imported only when drawing
 
-    shape = (n_sims, counts.size)
+    shape = (n_sims, packed.counts.size)
     out_count = np.empty(shape, dtype=np.int64)
     out_spend = np.empty(shape, dtype=np.float64)
     out_managed = np.empty(shape, dtype=np.float64)
 
     def run(rng: np.random.Generator, start: int, stop: int) -> None:
-        ak.attributed_block(
-            rng, counts, codes, offsets, params, caps, terms, rule,
-            out_count[start:stop], out_spend[start:stop], out_managed[start:stop],
-        )
+        outs = (out_count[start:stop], out_spend[start:stop], out_managed[start:stop])
+        if per_ben:
+            ak.attributed_scored_block(rng, *packed, terms, rule, *outs)
+        else:
+            ak.attributed_block(rng, *packed, terms, *outs)
 
     map_blocks(run, n_sims, seed=seed, block_size=block_size, n_threads=n_threads,
                stream=stream, first_block=first_block, on_block=on_block)

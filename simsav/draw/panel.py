@@ -12,8 +12,8 @@ The model
 Each beneficiary *slot* carries a latent standard-normal cost score ``z``; spending in a
 year is ``F^-1(Phi(z))`` for the group's spending model ``F`` (a Gaussian copula), capped.
 The score is ``N(0, 1)`` in every year, so **each year's marginal is exactly the model's**
-(to 1e-8 relative where a transform is tabulated: the gamma quantile and the non-zero
-part of a hurdle; see :mod:`simsav.kernels.panel`).
+(to 1e-8 relative where a transform is tabulated: the quantile of a gamma or a mixture,
+the score of the non-zero part under a zero mass; see :mod:`simsav.draw.scores`).
 Between years (:class:`PersistenceSpec`):
 
 * **exit**: the beneficiary leaves when ``exit_corr * z + sqrt(1 - exit_corr**2) * eta``
@@ -68,13 +68,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from scipy import integrate, optimize, special, stats
 
 from simsav import spending as _spending
+from simsav.draw.scores import GRID_INV_STEP, GRID_LO, pack_scored, score_form
+from simsav.draw.scores import grid as _grid
 from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, block_generator, map_blocks
 from simsav.rng import root_seed_sequence as _root
-from simsav.spending import KernelArgs, SpendingModel, SpendingSpec
+from simsav.spending import SpendingModel, SpendingSpec
+from simsav.validation import StrictModel
 
 __all__ = [
     "MEDICARE_PERSISTENCE",
@@ -93,12 +96,6 @@ __all__ = [
 PANEL_STREAM: tuple[int, ...] = STREAMS["panel"]
 _PATHS_STREAM: tuple[int, ...] = STREAMS["panel_paths"]
 
-# Grid of the tabulated maps (survivor map m, gamma log-quantile): z in [-9, 9], step
-# 1/128. P(|Z| > 9) = 2e-19; beyond the grid the maps extrapolate linearly.
-_GRID_LO = -9.0
-_GRID_INV_STEP = 128.0
-_GRID_CELLS = 2304
-
 #: The calibrated default (:meth:`PersistenceSpec.medicare`), from
 #: :func:`simsav.analysis.persistence.calibrate_persistence` with its defaults (``rho``
 #: rounded to 2 decimals, ``exit_corr`` to 3).
@@ -110,7 +107,7 @@ MEDICARE_PERSISTENCE: dict[str, float] = {"rho": 0.68, "exit_rate": 0.05, "exit_
 # --------------------------------------------------------------------------------------
 
 
-class PersistenceSpec(BaseModel):
+class PersistenceSpec(StrictModel):
     """How beneficiaries' spending persists, and how they leave, from year to year.
 
     Attributes
@@ -137,7 +134,7 @@ class PersistenceSpec(BaseModel):
     True
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     rho: float = Field(default=0.0, ge=0.0, lt=1.0)
     exit_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
@@ -279,14 +276,10 @@ def exit_corr_for(exit_rate: float, top_share: float, *, q: float = 0.25) -> flo
 # --------------------------------------------------------------------------------------
 
 
-def _grid() -> NDArray[np.float64]:
-    return _GRID_LO + np.arange(_GRID_CELLS + 1, dtype=np.float64) / _GRID_INV_STEP
-
-
 @functools.lru_cache(maxsize=64)
 def _survivor_map_cached(exit_rate: float, exit_corr: float) -> NDArray[np.float64]:
     z = _grid()
-    h = 1.0 / _GRID_INV_STEP
+    h = 1.0 / GRID_INV_STEP
     c = -float(special.ndtri(exit_rate))
     r = exit_corr
     sr = math.sqrt(1.0 - r * r)
@@ -363,107 +356,12 @@ def _latent_args(
             math.sqrt(1.0 - p.exit_corr * p.exit_corr),
             c,
             1.0 if transport else 0.0,
-            _GRID_LO,
-            _GRID_INV_STEP,
+            GRID_LO,
+            GRID_INV_STEP,
         ],
         dtype=np.float64,
     )
     return latent, m_tab, exit_on
-
-
-def _hermite(start: float, y: NDArray[np.float64], dy: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Kernel layout of a cubic Hermite table: ``[w_0, 1/h, M, y_0..y_M, h y'_0..h y'_M]``."""
-    h = 1.0 / _GRID_INV_STEP
-    return np.concatenate([[start, _GRID_INV_STEP, float(y.size - 1)], y, h * dy])
-
-
-@functools.lru_cache(maxsize=64)
-def _gamma_table(shape: float, scale: float) -> NDArray[np.float64]:
-    """Table of ``L(z) = log F^-1(Phi(z))`` and ``L'`` for a gamma(shape, scale)."""
-    z = _grid()
-    lo = z <= 0.0
-    p_lo = special.ndtr(z)
-    with np.errstate(divide="ignore"):
-        g = np.where(
-            lo, special.gammaincinv(shape, p_lo), special.gammainccinv(shape, special.ndtr(-z))
-        )
-        u = np.log(g)  # log(x / scale)
-    # Lower tail where the quantile underflows: x / scale ~ (p Gamma(k + 1)) ** (1 / k).
-    tiny = ~np.isfinite(u)
-    u[tiny] = (np.log(p_lo[tiny]) + special.gammaln(shape + 1.0)) / shape
-    # L' = phi(z) / (x f(x)), with log(x f(x)) = k u - exp(u) - lgamma(k).
-    dlog = stats.norm.logpdf(z) - (shape * u - np.exp(u) - special.gammaln(shape))
-    out = _hermite(_GRID_LO, u + math.log(scale), np.exp(dlog))
-    out.setflags(write=False)
-    return out
-
-
-_SCORE_TABLE_OFFSET = 0.25  # the non-zero score's table starts this far above z0
-
-
-@functools.lru_cache(maxsize=64)
-def _score_table(p0: float) -> NDArray[np.float64]:
-    """Table of ``v(w) = Phi^-1((Phi(w) - p0) / (1 - p0))`` and ``v'`` for ``w >= z0 + 0.25``.
-
-    ``v`` has a logarithmic singularity at ``z0``; 0.25 above it, the cubic Hermite
-    interpolant is within 1e-8 of ``v`` (the kernel computes ``v`` exactly below).
-    """
-    start = float(special.ndtri(p0)) + _SCORE_TABLE_OFFSET
-    n_cells = max(int(math.ceil((-_GRID_LO - start) * _GRID_INV_STEP)), 1)
-    w = start + np.arange(n_cells + 1, dtype=np.float64) / _GRID_INV_STEP
-    q = special.ndtr(-w) / (1.0 - p0)
-    v = np.where(q < 0.5, -special.ndtri(q), special.ndtri((special.ndtr(w) - p0) / (1.0 - p0)))
-    dv = np.exp(stats.norm.logpdf(w) - stats.norm.logpdf(v)) / (1.0 - p0)
-    out = _hermite(start, v, dv)
-    out.setflags(write=False)
-    return out
-
-
-def _panel_params(ka: KernelArgs) -> tuple[int, NDArray[np.float64]]:
-    """Panel kernel ``(code, params)`` for one group's one-year kernel arguments.
-
-    ``params`` is always a fresh writable array (see :func:`_latent_args`).
-    """
-    from simsav.kernels import panel as pk  # numba only when drawing
-
-    p = ka.params
-    if ka.code == _spending._GAMMA:
-        return pk.TABLE, np.array(_gamma_table(float(p[0]), float(p[1])))
-    if ka.code == _spending._LOGNORMAL:
-        return pk.LOGNORMAL, p.copy()
-    if ka.code in (_spending._HURDLE_LOGNORMAL, _spending._LOGNORMAL_PARETO):
-        hurdle = ka.code == _spending._HURDLE_LOGNORMAL
-        code = pk.HURDLE_LOGNORMAL if hurdle else pk.LOGNORMAL_PARETO
-        if p[0] == 0.0:
-            return code, p.copy()
-        z0 = float(special.ndtri(p[0]))
-        return code, np.concatenate([p, [z0], _score_table(float(p[0]))])
-    return pk.EMPIRICAL, np.sort(p)
-
-
-_Packed = tuple[
-    NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
-    NDArray[np.float64],
-]
-
-
-def _pack_panel(groups: Sequence[tuple[Any, int]]) -> _Packed:
-    counts, codes1, offsets1, params1, caps = _spending._pack_groups(groups)
-    codes, plist = [], []
-    for g in range(counts.size):
-        ka = KernelArgs(int(codes1[g]), params1[offsets1[g] : offsets1[g + 1]], float(caps[g]))
-        code, p = _panel_params(ka)
-        codes.append(code)
-        plist.append(p)
-    offsets = np.zeros(len(plist) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([p.size for p in plist])
-    return (
-        counts,
-        np.array(codes, dtype=np.int64),
-        offsets,
-        np.ascontiguousarray(np.concatenate(plist), dtype=np.float64),
-        caps,
-    )
 
 
 def _check_int(name: str, value: Any, lo: int) -> int:
@@ -500,7 +398,7 @@ def simulate_panel_sums(
     Parameters
     ----------
     groups : sequence of (model, count)
-        As in :func:`simsav.spending.simulate_group_sums`: ``model`` a
+        As in :func:`simsav.draw.groups.simulate_group_sums`: ``model`` a
         :class:`~simsav.spending.SpendingSpec`, a :class:`~simsav.spending.SpendingModel`
         or a :class:`~simsav.spending.KernelArgs` triple; ``count`` slots, in [0, 2**40].
         All groups share ``persistence``.
@@ -544,7 +442,7 @@ def simulate_panel_sums(
     n_sims = _check_int("n_sims", n_sims, 1)
     n_years = _check_int("n_years", n_years, 1)
     p = _as_persistence(persistence)
-    counts, codes, offsets, params, caps = _pack_panel(groups)
+    counts, kinds, offsets, params, caps = pack_scored(groups)
     latent, m_tab, exit_on = _latent_args(p, sums=True)
 
     from simsav.kernels import panel as _panel_kernels  # numba is imported only when drawing
@@ -553,7 +451,7 @@ def simulate_panel_sums(
 
     def run(rng: np.random.Generator, start: int, stop: int) -> None:
         _panel_kernels.panel_sums_block(
-            rng, counts, codes, offsets, params, caps, latent, m_tab, exit_on, out[start:stop]
+            rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, out[start:stop]
         )
 
     map_blocks(
@@ -615,7 +513,7 @@ def simulate_panel_paths(
     n = _check_int("n", n, 1)
     n_years = _check_int("n_years", n_years, 1)
     p = _as_persistence(persistence)
-    code, params = _panel_params(_as_model(model).kernel_args())
+    kind, params = score_form(_as_model(model))
     latent, m_tab, exit_on = _latent_args(p, sums=False)
 
     from simsav.kernels import panel as _panel_kernels
@@ -623,5 +521,5 @@ def simulate_panel_paths(
     x = np.empty((n, n_years), dtype=np.float64)
     gone = np.empty((n, n_years), dtype=np.bool_)
     rng = block_generator(_root(seed), 0, _PATHS_STREAM)
-    _panel_kernels.panel_paths(rng, code, params, latent, m_tab, exit_on, x, gone)
+    _panel_kernels.panel_paths(rng, kind, params, latent, m_tab, exit_on, x, gone)
     return PanelPaths(x, gone)

@@ -40,13 +40,13 @@ from numpy.typing import NDArray
 from simsav.draw.aggregate import simulate_group_sums_aggregate
 from simsav.draw.agreement import build_benchmarks
 from simsav.draw.attribution import attributed_sums, benchmark_per_capita
+from simsav.draw.groups import simulate_group_sums
 from simsav.draw.panel import simulate_panel_sums
 from simsav.draw.population import population_groups
 from simsav.draw.providers import provider_effects, provider_layout, provider_quality
 from simsav.draw.quality import draw_quality, quality_rank
 from simsav.rng import STREAMS, SeedLike, block_normals, root_seed_sequence
 from simsav.scenario import Scenario
-from simsav.spending import simulate_group_sums
 
 __all__ = ["DRAW_METHODS", "Draws", "draw", "draw_blocks"]
 

@@ -1,20 +1,23 @@
 """Numba kernels for attribution: arrays and a Generator in, per-sim accumulators out.
 
-Private; :mod:`simsav.draw.attribution` validates, allocates and seeds. The model and its maths
-are documented there. Two paths fill the same outputs:
+Private; :mod:`simsav.draw.attribution` validates, allocates, packs and seeds. The model and
+its maths are documented there. Two kernels fill the same outputs:
 
-``aggregate`` (no spending-dependent leaving, no visit rule)
+:func:`attributed_block` (no spending-dependent leaving, no visit rule)
     Per (sim, group): the number of leavers ``binomial(n, churn_out)`` (drawn only if
     ``churn_out > 0`` and ``n > 0``), then, under retrospective assignment, the number of
     arrivals ``binomial(n, churn_in)`` (likewise); then the spending sums of stayers,
-    then of leavers (prospective) or arrivals (retrospective), each by
-    :mod:`simsav.kernels.spending`' own per-model sum routines. With no churn this draws exactly
-    what :func:`simsav.kernels.spending.group_sums_block` draws (same variates, same order).
+    then of leavers (prospective) or arrivals (retrospective), each by the one-year
+    kernel's own group routine (:func:`simsav.kernels.spending._sum_group`, the groups
+    packed as for :func:`simsav.kernels.spending.group_sums_block`). With no churn this
+    draws exactly what :func:`~simsav.kernels.spending.group_sums_block` draws (same
+    variates, same order).
 
-``per-beneficiary``
+:func:`attributed_scored_block` (per beneficiary)
     Per beneficiary of the start-of-year list: spending and its normal score
     (:func:`_draw_scored`), then the leaving decision, then (retrospective, stayers only)
-    the visits; then per arrival: spending and score, then visits.
+    the visits; then per arrival: spending and score, then visits. Groups are packed as
+    for the panel kernel (one primitive behind a zero mass; :mod:`simsav.draw.scores`).
 
 Nothing of the population's size is stored: memory is O(sims x groups).
 """
@@ -26,23 +29,14 @@ import math
 import numpy as np
 
 from simsav._numba import jit
-from simsav.kernels.spending import (
-    CHUNK,
-    EMPIRICAL,
-    GAMMA,
-    HURDLE_LOGNORMAL,
-    LOGNORMAL,
-    LOGNORMAL_PARETO,
-    _n_nonzero,
-    _sum_empirical,
-    _sum_gamma,
-    _sum_lognormal,
-    _sum_lognormal_pareto,
-)
+from simsav.kernels.common import CHUNK, _hermite, _ndtri, ndtri
+from simsav.kernels.primitives import EMPIRICAL, GAMMA, LN_PARETO, LOGNORMAL, TABLE
+from simsav.kernels.spending import _sum_group
 
 __all__ = [
     "SCORE_LIMIT",
     "attributed_block",
+    "attributed_scored_block",
     "gammaincc",
     "ndtri",
     "scored_draws",
@@ -55,57 +49,6 @@ SCORE_LIMIT = 38.0
 _MAX_VISIT_RATE = 1.0e6
 
 _SQRT2 = 1.4142135623730951
-_SQRT2PI = 2.5066282746310002
-
-# Acklam's rational approximation of the normal quantile (relative error < 1.2e-9),
-# refined by one Halley step to full double precision.
-_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-      6.680131188771972e01, -1.328068155288572e01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
-      3.754408661907416e00)
-_P_LOW = 0.02425
-
-
-@jit
-def _ndtri(p):  # pragma: no cover - compiled
-    """Return the standard normal quantile of ``p`` (``-inf`` at 0, ``inf`` at 1)."""
-    if p <= 0.0:
-        return -math.inf
-    if p >= 1.0:
-        return math.inf
-    if p < _P_LOW:
-        q = math.sqrt(-2.0 * math.log(p))
-        x = ((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-             / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
-    elif p <= 1.0 - _P_LOW:
-        q = p - 0.5
-        r = q * q
-        x = (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q / (
-            ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
-    else:
-        q = math.sqrt(-2.0 * math.log1p(-p))
-        x = -((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-              / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
-    # Halley step on Phi(x) - p; in the upper half on the survival side (precision).
-    if x < 0.0:
-        e = 0.5 * math.erfc(-x / _SQRT2) - p
-    else:
-        e = (1.0 - p) - 0.5 * math.erfc(x / _SQRT2)
-    u = e * _SQRT2PI * math.exp(0.5 * x * x)
-    return x - u / (1.0 + 0.5 * x * u)
-
-
-@jit
-def ndtri(p):  # pragma: no cover - compiled
-    """Return the normal quantile of each element of ``p`` (for tests)."""
-    out = np.empty(p.shape[0])
-    for i in range(p.shape[0]):
-        out[i] = _ndtri(p[i])
-    return out
 
 
 @jit
@@ -168,85 +111,76 @@ def _clamp_score(s):  # pragma: no cover - compiled
 
 
 @jit
-def _lognormal_family(rng, code, p):  # pragma: no cover - compiled
-    """Return ``(x, s)`` for the hurdle-lognormal or lognormal-Pareto model.
+def _quantile_at(kind, q, z, t):  # pragma: no cover - compiled
+    """Return the primitive's quantile at ``Phi(z)``; ``t = Q(z)`` where ``LN_PARETO`` uses it.
 
-    One normal ``s`` (the score); ``q = P(Z > s)``. With nonzero share ``w = 1 - p0``:
-    ``q >= w`` gives 0 (probability ``p0``); else ``q' = q / w`` is the survival
-    probability within the nonzero part: Pareto tail if ``q' <= tail_share``
-    (``x = x_s (tail_share / q')**(1 / alpha)``), else lognormal body at
-    ``z = -ndtri(q')`` (``z = s`` when ``p0 = 0``).
+    ``q`` holds the primitive's parameters. The only dispatch on the kind of the inverse
+    draws.
     """
-    s = rng.standard_normal()
-    p0 = p[0]
-    if p0 == 0.0:
-        z = s
-        q = 0.5 * math.erfc(s / _SQRT2) if code == LOGNORMAL_PARETO else 0.5
-    else:
-        q = 0.5 * math.erfc(s / _SQRT2) / (1.0 - p0)
-        if q >= 1.0:
-            return 0.0, _clamp_score(s)
-        z = -_ndtri(q)
-    if code == LOGNORMAL_PARETO and q <= p[4]:
-        return math.exp(p[5] + p[6] * math.log(p[4] / q)), _clamp_score(s)
-    return math.exp(p[1] + p[2] * z), _clamp_score(s)
+    if kind == LOGNORMAL:
+        return math.exp(q[0] + q[1] * z)
+    if kind == LN_PARETO:  # q = [mu, sigma, z_s, tail_share, log x_s, 1 / alpha]
+        if t <= q[3]:
+            return math.exp(q[4] + q[5] * math.log(q[3] / t))
+        return math.exp(q[0] + q[1] * z)
+    if kind == TABLE:
+        return math.exp(_hermite(q, 0, z))
+    if kind == EMPIRICAL:  # q: the support sorted ascending
+        n = q.shape[0]
+        j = int(0.5 * math.erfc(-z / _SQRT2) * n)
+        return q[min(j, n - 1)]
+    raise ValueError("primitive kind without a score transform")
 
 
 @jit
-def _draw_scored(rng, code, p):  # pragma: no cover - compiled
+def _draw_scored(rng, kind, p):  # pragma: no cover - compiled
     """Draw one beneficiary's (uncapped) spending ``x`` and its normal score ``s``.
 
-    ``s = ndtri(F(x))`` (with ties at an atom broken uniformly), so ``s`` is standard
-    normal and ``x`` is a non-decreasing function of it: ``x = F^-1(Phi(s))``.
+    ``p = [p0, z0, M, (M values), primitive parameters]`` (the panel layout; the table of
+    the non-zero score is not used here). ``s = ndtri(F(x))`` (with ties at an atom broken
+    uniformly), so ``s`` is standard normal and ``x`` is a non-decreasing function of it:
+    ``x = F^-1(Phi(s))``.
+
+    With no zero mass, ``GAMMA`` and ``EMPIRICAL`` are drawn forward: the variate, then its
+    score (``ndtri`` of the regularized incomplete gamma, or of the uniform). Otherwise one
+    normal ``s``; ``t = Q(s) / (1 - p0)`` is the survival within the non-zero part
+    (``t >= 1``: spending 0, probability ``p0``), ``z = -ndtri(t)`` its score
+    (``z = s`` when ``p0 = 0``), and ``x`` the primitive's quantile at ``Phi(z)``.
     """
-    if code == GAMMA:
-        g = rng.standard_gamma(p[0])
-        lo, hi = _gamma_p_q(p[0], g)
+    p0 = p[0]
+    q = p[3 + int(p[2]) :]
+    if p0 == 0.0 and kind == GAMMA:
+        g = rng.standard_gamma(q[0])
+        lo, hi = _gamma_p_q(q[0], g)
         s = _ndtri(lo) if lo < 0.5 else -_ndtri(hi)
-        return p[1] * g, _clamp_score(s)
-    if code == LOGNORMAL:
-        s = rng.standard_normal()
-        return math.exp(p[0] + p[1] * s), _clamp_score(s)
-    if code == HURDLE_LOGNORMAL or code == LOGNORMAL_PARETO:
-        return _lognormal_family(rng, code, p)
-    if code == EMPIRICAL:  # p holds the support sorted ascending
-        m = p.shape[0]
+        return q[1] * g, _clamp_score(s)
+    if p0 == 0.0 and kind == EMPIRICAL:
+        m = q.shape[0]
         u = rng.random()
         i = int(u * m)
         if i >= m:
             i = m - 1
-        return p[i], _clamp_score(_ndtri(u))
-    raise ValueError("unknown model code")
+        return q[i], _clamp_score(_ndtri(u))
+    s = rng.standard_normal()
+    if p0 == 0.0:
+        z = s
+        t = 0.5 * math.erfc(s / _SQRT2) if kind == LN_PARETO else 0.5
+    else:
+        t = 0.5 * math.erfc(s / _SQRT2) / (1.0 - p0)
+        if t >= 1.0:
+            return 0.0, _clamp_score(s)
+        z = -_ndtri(t)
+    return _quantile_at(kind, q, z, t), _clamp_score(s)
 
 
 @jit
-def scored_draws(rng, code, p, n):  # pragma: no cover - compiled
+def scored_draws(rng, kind, p, n):  # pragma: no cover - compiled
     """Return ``n`` draws ``(x, s)`` of :func:`_draw_scored` (for tests)."""
     x = np.empty(n)
     s = np.empty(n)
     for i in range(n):
-        x[i], s[i] = _draw_scored(rng, code, p)
+        x[i], s[i] = _draw_scored(rng, kind, p)
     return x, s
-
-
-@jit
-def _sum_model(rng, n, code, p, cap, zb, xb, ib):  # pragma: no cover - compiled
-    """Return the capped spending sum of ``n`` beneficiaries (the core's routines)."""
-    if code == GAMMA:
-        s, _, _ = _sum_gamma(rng, n, p[0], p[1], cap)
-    elif code == LOGNORMAL:
-        s, _, _ = _sum_lognormal(rng, n, p[0], p[1], cap, zb, xb, ib)
-    elif code == HURDLE_LOGNORMAL:
-        k = _n_nonzero(rng, n, p[0])
-        s, _, _ = _sum_lognormal(rng, k, p[1], p[2], cap, zb, xb, ib)
-    elif code == LOGNORMAL_PARETO:
-        k = _n_nonzero(rng, n, p[0])
-        s, _, _ = _sum_lognormal_pareto(rng, k, p, cap, zb, xb, ib)
-    elif code == EMPIRICAL:
-        s, _, _ = _sum_empirical(rng, n, p, cap)
-    else:
-        raise ValueError("unknown model code")
-    return s
 
 
 @jit
@@ -277,16 +211,67 @@ def _attributed_by_visits(rng, s, rule):  # pragma: no cover - compiled
 
 @jit
 def attributed_block(
-    rng, counts, codes, offsets, params, caps, terms, rule, out_count, out_spend, out_managed
+    rng, counts, zero, first, kinds, split, offsets, params, caps, terms,
+    out_count, out_spend, out_managed,
 ):  # pragma: no cover - compiled
-    """Fill per-(sim, group) attribution accumulators for one block of sims.
+    """Fill per-(sim, group) attribution accumulators for one block of sims, in aggregate.
 
     Parameters
     ----------
     rng : numpy.random.Generator
         The block's generator; advanced in place.
-    counts, codes, offsets, params, caps : ndarray
-        As for :func:`simsav.kernels.spending.group_sums_block` (empirical supports sorted).
+    counts, zero, first, kinds, split, offsets, params, caps : ndarray
+        As for :func:`simsav.kernels.spending.group_sums_block`.
+    terms : ndarray of float64, shape (7,)
+        ``(retrospective, churn_out, churn_in, leave_tilt, leave_cut, mover_managed,
+        per_beneficiary)``; flags are 0 or 1 (``leave_tilt``, ``leave_cut`` and
+        ``per_beneficiary`` are not used here).
+    out_count : ndarray of int64, shape (S, G)
+        Attributed beneficiaries, overwritten.
+    out_spend, out_managed : ndarray of float64, shape (S, G)
+        Attributed capped spending, and the part of it the ACO managed, overwritten.
+    """
+    retro = terms[0] > 0.0
+    c_out = terms[1]
+    c_in = terms[2]
+    m_mov = terms[5]
+    zb = np.empty(CHUNK)
+    xb = np.empty(CHUNK)
+    ib = np.empty(CHUNK, dtype=np.int64)
+    for i in range(out_count.shape[0]):
+        for g in range(counts.shape[0]):
+            n = counts[g]
+            p0 = zero[g]
+            lo = first[g]
+            hi = first[g + 1]
+            cap = caps[g]
+            n_out = rng.binomial(n, c_out) if (c_out > 0.0 and n > 0) else 0
+            n_in = rng.binomial(n, c_in) if (retro and c_in > 0.0 and n > 0) else 0
+            s_stay, _, _ = _sum_group(
+                rng, n - n_out, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib
+            )
+            n_mov = n_in if retro else n_out
+            s_mov, _, _ = _sum_group(
+                rng, n_mov, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib
+            )
+            out_count[i, g] = n - n_out + n_in if retro else n
+            out_spend[i, g] = s_stay + s_mov
+            out_managed[i, g] = s_stay + m_mov * s_mov
+
+
+@jit
+def attributed_scored_block(
+    rng, counts, kinds, offsets, params, caps, terms, rule, out_count, out_spend, out_managed
+):  # pragma: no cover - compiled
+    """Fill per-(sim, group) attribution accumulators for one block, beneficiary by beneficiary.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The block's generator; advanced in place.
+    counts, kinds, offsets, params, caps : ndarray
+        As for :func:`simsav.kernels.panel.panel_sums_block`: one primitive per group behind
+        its zero mass (empirical supports sorted).
     terms : ndarray of float64, shape (7,)
         ``(retrospective, churn_out, churn_in, leave_tilt, leave_cut, mover_managed,
         per_beneficiary)``; flags are 0 or 1, ``leave_cut = ndtri(1 - churn_out)``.
@@ -303,37 +288,20 @@ def attributed_block(
     rho = terms[3]
     cut = terms[4]
     m_mov = terms[5]
-    per_ben = terms[6] > 0.0
     visits = rule[0] > 0.0
     vrule = rule[1:]
     rho_c = math.sqrt(max(1.0 - rho * rho, 0.0))
-    zb = np.empty(CHUNK)
-    xb = np.empty(CHUNK)
-    ib = np.empty(CHUNK, dtype=np.int64)
     for i in range(out_count.shape[0]):
         for g in range(counts.shape[0]):
             n = counts[g]
-            code = codes[g]
+            kind = kinds[g]
             p = params[offsets[g] : offsets[g + 1]]
             cap = caps[g]
-            if not per_ben:
-                n_out = rng.binomial(n, c_out) if (c_out > 0.0 and n > 0) else 0
-                n_in = rng.binomial(n, c_in) if (retro and c_in > 0.0 and n > 0) else 0
-                s_stay = _sum_model(rng, n - n_out, code, p, cap, zb, xb, ib)
-                if retro:
-                    s_mov = _sum_model(rng, n_in, code, p, cap, zb, xb, ib)
-                    out_count[i, g] = n - n_out + n_in
-                else:
-                    s_mov = _sum_model(rng, n_out, code, p, cap, zb, xb, ib)
-                    out_count[i, g] = n
-                out_spend[i, g] = s_stay + s_mov
-                out_managed[i, g] = s_stay + m_mov * s_mov
-                continue
             cnt = 0
             spend = 0.0
             managed = 0.0
             for _ in range(n):
-                x, s = _draw_scored(rng, code, p)
+                x, s = _draw_scored(rng, kind, p)
                 x = min(x, cap)
                 leave = False
                 if c_out > 0.0:
@@ -353,7 +321,7 @@ def attributed_block(
                 spend += x
             if retro and c_in > 0.0 and n > 0:
                 for _ in range(rng.binomial(n, c_in)):
-                    x, s = _draw_scored(rng, code, p)
+                    x, s = _draw_scored(rng, kind, p)
                     x = min(x, cap)
                     if visits and not _attributed_by_visits(rng, s, vrule):
                         continue

@@ -1,7 +1,7 @@
 """Numba kernels for multi-year panels of persistent beneficiaries (private).
 
 Arrays and a Generator in, accumulators out; validation, packing of parameters and the
-latent-process tables live in :mod:`simsav.draw.panel`.
+latent-process tables live in :mod:`simsav.draw.panel` and :mod:`simsav.draw.scores`.
 
 The latent process
 ------------------
@@ -34,28 +34,33 @@ spending is summed slot by slot in draw order (no reassociation: no fastmath).
 is drawn after *every* year (also the last) when ``exit_on``, so exits are known for
 every year, and ``eps`` only between years.
 
-Spending from a score ``w`` (model codes as in :mod:`simsav.kernels.spending`, plus ``TABLE``)
--------------------------------------------------------------------------------------
-==================  ===============================================================
-code                ``x = F^-1(Phi(w))``
-==================  ===============================================================
-LOGNORMAL           ``exp(mu + sigma w)``
-HURDLE_LOGNORMAL    0 if ``w <= z0 = Phi^-1(p0)``, else ``exp(mu + sigma v)`` with
-                    ``v = Phi^-1((Phi(w) - p0) / (1 - p0))`` (tabulated for
-                    ``w >= z0 + 0.25``, cubic Hermite, error < 1e-8; exact below)
-LOGNORMAL_PARETO    0 if ``w <= z0``; with ``q = Q(w) / (1 - p0)`` (``Q = 1 - Phi``):
-                    ``exp(mu + sigma v)`` (``v`` as above) if ``v <= z_s``, else
-                    Pareto ``x_s (q / tail_share) ** (-1 / alpha)``; with
-                    ``p0 = 0``: ``v = w``
-EMPIRICAL           ``values[floor(Phi(w) n)]`` (values sorted ascending)
-TABLE               ``exp(L(w))``, ``L`` the cubic Hermite interpolant of
-                    ``log F^-1(Phi(w))`` on [-9, 9], step 1/128 (gamma, whose
-                    quantile has no cheap form; relative error < 1e-7 for cv <= 3)
-==================  ===============================================================
+Spending from a score ``w``
+--------------------------
+Each group is one primitive of :mod:`simsav.kernels.primitives` (a kind in
+``SCORE_KINDS``) behind a zero mass ``p0``; its parameter block is
+``[p0, z0, M, (M values: the table of v), primitive parameters]``
+(:mod:`simsav.draw.scores` builds it). The zero mass first: with ``p0 = 0`` the
+non-zero part's score is ``v = w``; else spending is 0 for ``w <= z0 = Phi^-1(p0)`` and
+``v = Phi^-1((Phi(w) - p0) / (1 - p0))`` above (tabulated for ``w >= z0 + 0.25``, cubic
+Hermite, error < 1e-8; exact below). Then the primitive's quantile at ``Phi(v)``:
+
+==========  ===============================================================
+kind        spending
+==========  ===============================================================
+LOGNORMAL   ``exp(mu + sigma v)``
+LN_PARETO   ``exp(mu + sigma v)`` if ``v <= z_s``, else the Pareto
+            ``x_s (q / tail_share) ** (-1 / alpha)`` with ``q = Q(w) / (1 - p0)``
+            (``Q = 1 - Phi``, from the full score: full precision in the tail)
+EMPIRICAL   ``values[floor(Phi(v) n)]`` (values sorted ascending)
+TABLE       ``exp(L(v))``, ``L`` the cubic Hermite interpolant of the non-zero
+            part's ``log G^-1(Phi(v))`` on [-9, 9], step 1/128 (models whose quantile
+            has no cheap form: gamma, mixtures; relative error < 1e-7 for a gamma with
+            cv <= 3)
+==========  ===============================================================
 
 ``Phi`` and ``Q`` use ``erfc`` (accurate in both tails), ``Phi^-1`` is Wichura's AS241
-(``_ndtri``; relative error ~1e-16), ``exp(mu + sigma v)`` goes through the kernels'
-vectorized :func:`simsav.kernels.spending._exp_affine`.
+(:func:`simsav.kernels.common._ndtri`; relative error ~1e-16), ``exp(mu + sigma v)`` goes
+through the kernels' vectorized :func:`simsav.kernels.common._exp_affine`.
 """
 
 from __future__ import annotations
@@ -65,263 +70,79 @@ import math
 import numpy as np
 
 from simsav._numba import jit
-from simsav.kernels.spending import (
+from simsav.kernels.common import (
     CHUNK,
-    EMPIRICAL,
-    GAMMA,
-    HURDLE_LOGNORMAL,
-    LOGNORMAL,
-    LOGNORMAL_PARETO,
     _exp_affine,
+    _hermite,
+    _lower,
+    _table_score,
+    _upper,
+    ndtri,
 )
+from simsav.kernels.primitives import EMPIRICAL, LN_PARETO, LOGNORMAL, TABLE
 
 __all__ = [
     "CHUNK",
-    "EMPIRICAL",
-    "GAMMA",
-    "HURDLE_LOGNORMAL",
-    "LOGNORMAL",
-    "LOGNORMAL_PARETO",
-    "TABLE",
     "ndtri",
     "panel_paths",
     "panel_sums_block",
     "score_to_spending",
 ]
 
-#: Panel-only model code: spending from a tabulated log-quantile of the score.
-TABLE = 5
-
-_SQRT1_2 = 0.7071067811865476
-
-# Wichura, AS241 PPND16 (Applied Statistics 37, 1988): Phi^-1 to about 1e-16.
-_A = (
-    3.3871328727963666080e0,
-    1.3314166789178437745e2,
-    1.9715909503065514427e3,
-    1.3731693765509461125e4,
-    4.5921953931549871457e4,
-    6.7265770927008700853e4,
-    3.3430575583588128105e4,
-    2.5090809287301226727e3,
-)
-_B = (
-    1.0,
-    4.2313330701600911252e1,
-    6.8718700749205790830e2,
-    5.3941960214247511077e3,
-    2.1213794301586595867e4,
-    3.9307895800092710610e4,
-    2.8729085735721942674e4,
-    5.2264952788528545610e3,
-)
-_C = (
-    1.42343711074968357734e0,
-    4.63033784615654529590e0,
-    5.76949722146069140550e0,
-    3.64784832476320460504e0,
-    1.27045825245236838258e0,
-    2.41780725177450611770e-1,
-    2.27238449892691845833e-2,
-    7.74545014278341407640e-4,
-)
-_D = (
-    1.0,
-    2.05319162663775882187e0,
-    1.67638483018380384940e0,
-    6.89767334985100004550e-1,
-    1.48103976427480074590e-1,
-    1.51986665636164571966e-2,
-    5.47593808499534494600e-4,
-    1.05075007164441684324e-9,
-)
-_E = (
-    6.65790464350110377720e0,
-    5.46378491116411436990e0,
-    1.78482653991729133580e0,
-    2.96560571828504891230e-1,
-    2.65321895265761230930e-2,
-    1.24266094738807843860e-3,
-    2.71155556874348757815e-5,
-    2.01033439929228813265e-7,
-)
-_F = (
-    1.0,
-    5.99832206555887937690e-1,
-    1.36929880922735805310e-1,
-    1.48753612908506148525e-2,
-    7.86869131145613259100e-4,
-    1.84631831751005468180e-5,
-    1.42151175831644588870e-7,
-    2.04426310338993978564e-15,
-)
-(_A0, _A1, _A2, _A3, _A4, _A5, _A6, _A7) = _A
-(_B0, _B1, _B2, _B3, _B4, _B5, _B6, _B7) = _B
-(_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7) = _C
-(_D0, _D1, _D2, _D3, _D4, _D5, _D6, _D7) = _D
-(_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7) = _E
-(_F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7) = _F
-
-
 @jit
-def _ndtri(p):  # pragma: no cover - compiled
-    """Return ``Phi^-1(p)`` (AS241); ``-inf`` for ``p <= 0``, ``inf`` for ``p >= 1``.
+def _primitive_quantile(kind, q, v, wb, k, p0, xb, vb, ib):  # pragma: no cover - compiled
+    """Set ``xb[i]`` to the primitive's quantile at ``Phi(v[i])`` for ``i < k``.
 
-    Pass the smaller tail: ``Phi^-1(1 - q) = -_ndtri(q)`` keeps full relative accuracy
-    for tiny ``q``.
+    ``q`` holds the primitive's parameters, ``v`` the non-zero part's scores (``wb``
+    itself when ``p0 = 0``; ``v`` may be ``vb``). The only dispatch on the kind.
     """
-    if not p > 0.0:
-        return -np.inf
-    if not p < 1.0:
-        return np.inf
-    q = p - 0.5
-    if abs(q) <= 0.425:
-        r = 0.180625 - q * q
-        num = ((((((_A7 * r + _A6) * r + _A5) * r + _A4) * r + _A3) * r + _A2) * r + _A1) * r
-        den = ((((((_B7 * r + _B6) * r + _B5) * r + _B4) * r + _B3) * r + _B2) * r + _B1) * r
-        return q * (num + _A0) / (den + _B0)
-    r = p if q < 0.0 else 1.0 - p
-    r = math.sqrt(-math.log(r))
-    if r <= 5.0:
-        r -= 1.6
-        num = ((((((_C7 * r + _C6) * r + _C5) * r + _C4) * r + _C3) * r + _C2) * r + _C1) * r
-        den = ((((((_D7 * r + _D6) * r + _D5) * r + _D4) * r + _D3) * r + _D2) * r + _D1) * r
-        val = (num + _C0) / (den + _D0)
-    else:
-        r -= 5.0
-        num = ((((((_E7 * r + _E6) * r + _E5) * r + _E4) * r + _E3) * r + _E2) * r + _E1) * r
-        den = ((((((_F7 * r + _F6) * r + _F5) * r + _F4) * r + _F3) * r + _F2) * r + _F1) * r
-        val = (num + _E0) / (den + _F0)
-    return -val if q < 0.0 else val
-
-
-@jit
-def ndtri(p):  # pragma: no cover - compiled
-    """Return ``Phi^-1(p)`` elementwise with the kernels' AS241 (for tests)."""
-    out = np.empty(p.shape[0])
-    for i in range(p.shape[0]):
-        out[i] = _ndtri(p[i])
-    return out
-
-
-@jit
-def _upper(w):  # pragma: no cover - compiled
-    """``Q(w) = 1 - Phi(w)``, accurate for large ``w``."""
-    return 0.5 * math.erfc(w * _SQRT1_2)
-
-
-@jit
-def _lower(w):  # pragma: no cover - compiled
-    """``Phi(w)``, accurate for very negative ``w``."""
-    return 0.5 * math.erfc(-w * _SQRT1_2)
-
-
-@jit
-def _nonzero_score(w, p0):  # pragma: no cover - compiled
-    """``Phi^-1((Phi(w) - p0) / (1 - p0))`` for ``w > Phi^-1(p0)``, from the smaller tail."""
-    q = _upper(w) / (1.0 - p0)
-    if q < 0.5:
-        return -_ndtri(q)
-    return _ndtri((_lower(w) - p0) / (1.0 - p0))
-
-
-@jit
-def _hermite(p, base, w):  # pragma: no cover - compiled
-    """Cubic Hermite interpolation of the table at ``p[base:]`` (see ``panel._hermite``).
-
-    Layout ``[w_0, 1 / h, M, y_0..y_M, d_0..d_M]`` with ``d_j = h y'(w_j)``. Beyond the
-    grid: linear extrapolation with the end slopes.
-    """
-    t = (w - p[base]) * p[base + 1]
-    n_cells = int(p[base + 2])
-    y = base + 3
-    d = y + n_cells + 1
-    if t < 0.0:
-        return p[y] + t * p[d]
-    if t >= n_cells:
-        return p[y + n_cells] + (t - n_cells) * p[d + n_cells]
-    j = int(t)
-    f = t - j
-    f2 = f * f
-    f3 = f2 * f
-    return (
-        (2.0 * f3 - 3.0 * f2 + 1.0) * p[y + j]
-        + (f3 - 2.0 * f2 + f) * p[d + j]
-        + (3.0 * f2 - 2.0 * f3) * p[y + j + 1]
-        + (f3 - f2) * p[d + j + 1]
-    )
-
-
-@jit
-def _table_score(p, base, w, p0):  # pragma: no cover - compiled
-    """Return the non-zero part's score ``v(w)`` for ``w > z0``.
-
-    Tabulated inside the table's range (which starts 0.25 above ``z0``), exact (``erfc``
-    and AS241) outside it.
-    """
-    t = (w - p[base]) * p[base + 1]
-    if t >= 0.0 and t < p[base + 2]:
-        return _hermite(p, base, w)
-    return _nonzero_score(w, p0)
-
-
-@jit
-def _spend_chunk(code, p, wb, k, xb, vb, ib):  # pragma: no cover - compiled
-    """Set ``xb[i] = F^-1(Phi(wb[i]))`` (uncapped) for ``i < k``; ``vb``, ``ib`` scratch."""
-    if code == LOGNORMAL:
-        _exp_affine(wb, k, p[0], p[1], xb, ib)
-    elif code == HURDLE_LOGNORMAL:
-        # p = [p0, mu, sigma, z0, table of v]
-        p0 = p[0]
-        if p0 == 0.0:
-            _exp_affine(wb, k, p[1], p[2], xb, ib)
-        else:
-            z0 = p[3]
-            for i in range(k):
-                w = wb[i]
-                vb[i] = _table_score(p, 4, w, p0) if w > z0 else 0.0
-            _exp_affine(vb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                if wb[i] <= z0:
-                    xb[i] = 0.0
-    elif code == LOGNORMAL_PARETO:
-        # p = [p0, mu, sigma, z_s, tail_share, log x_s, 1 / alpha, z0, table of v]
-        p0 = p[0]
-        z_s = p[3]
-        log_ts = math.log(p[4])
-        if p0 == 0.0:
-            _exp_affine(wb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                w = wb[i]
-                if w > z_s:
-                    xb[i] = math.exp(p[5] + p[6] * (log_ts - math.log(_upper(w))))
-        else:
-            z0 = p[7]
-            for i in range(k):
-                w = wb[i]
-                vb[i] = _table_score(p, 8, w, p0) if w > z0 else 0.0
-            _exp_affine(vb, k, p[1], p[2], xb, ib)
-            for i in range(k):
-                if wb[i] <= z0:
-                    xb[i] = 0.0
-                elif vb[i] > z_s:
-                    q = _upper(wb[i]) / (1.0 - p0)
-                    xb[i] = math.exp(p[5] + p[6] * (log_ts - math.log(q)))
-    elif code == EMPIRICAL:
-        n = p.shape[0]
+    if kind == LOGNORMAL:
+        _exp_affine(v, k, q[0], q[1], xb, ib)
+    elif kind == LN_PARETO:
+        # q = [mu, sigma, z_s, tail_share, log x_s, 1 / alpha]; the tail from the exact
+        # survival of the full score, Q(w) / (1 - p0)
+        z_s = q[2]
+        log_ts = math.log(q[3])
+        _exp_affine(v, k, q[0], q[1], xb, ib)
+        for i in range(k):
+            if v[i] > z_s:
+                s = _upper(wb[i]) / (1.0 - p0)
+                xb[i] = math.exp(q[4] + q[5] * (log_ts - math.log(s)))
+    elif kind == EMPIRICAL:  # q: the support, sorted ascending
+        n = q.shape[0]
         fn = float(n)
         for i in range(k):
-            j = int(_lower(wb[i]) * fn)
+            j = int(_lower(v[i]) * fn)
             if j >= n:
                 j = n - 1
-            xb[i] = p[j]
-    elif code == TABLE:
-        # p = table of log F^-1(Phi(w))
+            xb[i] = q[j]
+    elif kind == TABLE:
         for i in range(k):
-            vb[i] = _hermite(p, 0, wb[i])
+            vb[i] = _hermite(q, 0, v[i])
         _exp_affine(vb, k, 0.0, 1.0, xb, ib)
     else:
-        raise ValueError("unknown panel model code")
+        raise ValueError("primitive kind without a score transform")
+
+
+@jit
+def _spend_chunk(kind, p, wb, k, xb, vb, ib):  # pragma: no cover - compiled
+    """Set ``xb[i] = F^-1(Phi(wb[i]))`` (uncapped) for ``i < k``; ``vb``, ``ib`` scratch.
+
+    ``p = [p0, z0, M, (table of v: M values), primitive parameters]``.
+    """
+    p0 = p[0]
+    q = p[3 + int(p[2]) :]
+    if p0 == 0.0:
+        _primitive_quantile(kind, q, wb, wb, k, p0, xb, vb, ib)
+        return
+    z0 = p[1]
+    for i in range(k):
+        w = wb[i]
+        vb[i] = _table_score(p, 3, w, p0) if w > z0 else 0.0
+    _primitive_quantile(kind, q, vb, wb, k, p0, xb, vb, ib)
+    for i in range(k):
+        if wb[i] <= z0:
+            xb[i] = 0.0
 
 
 @jit
@@ -373,7 +194,7 @@ def _step_chunk(rng, zb, k, latent, m_tab, exit_on, move, gone):  # pragma: no c
 
 @jit
 def panel_sums_block(
-    rng, counts, codes, offsets, params, caps, latent, m_tab, exit_on, out
+    rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, out
 ):  # pragma: no cover - compiled
     """Fill per-(sim, year, group) sums of capped spending for one block of sims.
 
@@ -381,8 +202,8 @@ def panel_sums_block(
     ----------
     rng : numpy.random.Generator
         The block's generator; advanced in place.
-    counts, codes, offsets : ndarray of int64
-        Slots per group, panel model code per group, parameter offsets (``G + 1``).
+    counts, kinds, offsets : ndarray of int64
+        Slots per group, primitive kind per group, parameter offsets (``G + 1``).
     params : ndarray of float64
         Concatenated panel parameters (see :mod:`simsav.draw.panel`).
     caps : ndarray of float64, shape (G,)
@@ -408,7 +229,7 @@ def panel_sums_block(
     for s in range(n_sims):
         for g in range(n_groups):
             n = counts[g]
-            code = codes[g]
+            kind = kinds[g]
             p = params[offsets[g] : offsets[g + 1]]
             cap = caps[g]
             acc[:] = 0.0
@@ -418,7 +239,7 @@ def panel_sums_block(
                 for i in range(k):
                     zb[i] = rng.standard_normal()
                 for t in range(n_years):
-                    _spend_chunk(code, p, zb, k, xb, vb, ib)
+                    _spend_chunk(kind, p, zb, k, xb, vb, ib)
                     a = acc[t]
                     for i in range(k):
                         a += min(xb[i], cap)
@@ -432,7 +253,7 @@ def panel_sums_block(
 
 @jit
 def panel_paths(
-    rng, code, p, latent, m_tab, exit_on, out_x, out_gone
+    rng, kind, p, latent, m_tab, exit_on, out_x, out_gone
 ):  # pragma: no cover - compiled
     """Per-slot spending paths of one population (diagnostics; O(n x T) memory).
 
@@ -440,8 +261,8 @@ def panel_paths(
     ----------
     rng : numpy.random.Generator
         Advanced in place.
-    code : int
-        Panel model code.
+    kind : int
+        Primitive kind (one of :data:`simsav.kernels.primitives.SCORE_KINDS`).
     p : ndarray of float64
         Its panel parameters.
     latent, m_tab, exit_on
@@ -465,7 +286,7 @@ def panel_paths(
         for i in range(k):
             zb[i] = rng.standard_normal()
         for t in range(n_years):
-            _spend_chunk(code, p, zb, k, xb, vb, ib)
+            _spend_chunk(kind, p, zb, k, xb, vb, ib)
             for i in range(k):
                 out_x[done + i, t] = xb[i]
             _step_chunk(rng, zb, k, latent, m_tab, exit_on, t < n_years - 1, gone)
@@ -475,7 +296,7 @@ def panel_paths(
 
 
 @jit
-def score_to_spending(code, p, w):  # pragma: no cover - compiled
+def score_to_spending(kind, p, w):  # pragma: no cover - compiled
     """Return the kernels' ``F^-1(Phi(w))`` (uncapped) elementwise (for tests)."""
     n = w.shape[0]
     out = np.empty(n)
@@ -488,7 +309,7 @@ def score_to_spending(code, p, w):  # pragma: no cover - compiled
         k = min(CHUNK, n - done)
         for i in range(k):
             wb[i] = w[done + i]
-        _spend_chunk(code, p, wb, k, xb, vb, ib)
+        _spend_chunk(kind, p, wb, k, xb, vb, ib)
         for i in range(k):
             out[done + i] = xb[i]
         done += k

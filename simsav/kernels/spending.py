@@ -1,15 +1,19 @@
 """Numba kernels: arrays and a Generator in, accumulators out; nothing else.
 
-The kernels are private. Validation, allocation of outputs, seeding and threading live in
-:mod:`simsav.spending` and :mod:`simsav.rng`; the kernels only draw and accumulate.
+The kernels are private. Validation, packing of the models into arrays, allocation of
+outputs, seeding and threading live in :mod:`simsav.draw.groups` and :mod:`simsav.rng`; the
+kernels only draw and accumulate.
 
 Layout of a call
 ----------------
 :func:`group_sums_block` handles one *block* of sims with one
 :class:`numpy.random.Generator`. For each sim, for each group ``g`` (a stratum or a
-provider panel) it draws ``counts[g]`` per-beneficiary annual spendings from model
-``codes[g]`` with parameters ``params[offsets[g]:offsets[g + 1]]``, caps each at
-``caps[g]`` (``inf`` for no cap) and writes per (sim, group)
+provider panel) it draws ``counts[g]`` per-beneficiary annual spendings from the group's
+**composition** (:mod:`simsav.kernels.primitives`): a zero mass ``zero[g]``, then the
+components ``j`` in ``first[g] <= j < first[g + 1]``, each a sampling primitive
+(``SAMPLE_KINDS``) ``kinds[j]`` with
+parameters ``params[offsets[j]:offsets[j + 1]]``. It caps each value at ``caps[g]``
+(``inf`` for no cap) and writes per (sim, group)
 
 * ``out_sum``: the sum of capped spending,
 * ``out_raw``: the sum of uncapped spending,
@@ -18,38 +22,44 @@ provider panel) it draws ``counts[g]`` per-beneficiary annual spendings from mod
 Nothing of size ``counts[g]`` is stored: draws go through fixed buffers of
 :data:`CHUNK` values, so memory is O(sims x groups) whatever the population.
 
-Draw order (the contract with ``tests/reference.py``): sim by sim, group by group,
-beneficiary by beneficiary:
+Draw order (the contract with ``tests/reference.py``): sim by sim, group by group. Per
+(sim, group) of ``n`` beneficiaries:
 
-==================  ==========================================================
-model code          variates drawn per (sim, group), in order
-==================  ==========================================================
-GAMMA               n times ``standard_gamma(k)``; x = theta * g
-LOGNORMAL           n times ``standard_normal()``; x = exp(mu + sigma * z)
-HURDLE_LOGNORMAL    K = ``binomial(n, 1 - p0)``, the number of beneficiaries with
-                    non-zero spending (drawn only if p0 > 0 and n > 0); then K
-                    times ``standard_normal()`` as for LOGNORMAL
-LOGNORMAL_PARETO    K as for the hurdle (K = n when p0 = 0); then
-                    T = ``binomial(K, tail_share)`` in the tail (drawn if K > 0);
-                    then for each of the K - T body beneficiaries
-                    ``standard_normal()`` until z <= z_s (rejection), x =
-                    exp(mu + sigma * z); then T times ``standard_exponential()``,
-                    x = x_s * exp(e / alpha) (Pareto above x_s)
-EMPIRICAL           n times ``random()``; x = values[floor(u * len(values))]
-==================  ==========================================================
+1. ``K = binomial(n, 1 - p0)``, the number with non-zero spending, drawn only if
+   ``p0 > 0`` and ``n > 0`` (else ``K = n``);
+2. component by component: for each component but the last, its count
+   ``K_j = binomial(R, split[j])`` of the ``R`` not yet assigned (drawn only if
+   ``R > 0``; ``split[j]`` is its weight over the weight of the components from ``j`` on),
+   the last takes the rest; then its ``K_j`` values, beneficiary by beneficiary:
+
+==========  ==============================================================
+primitive   variates drawn for ``k`` beneficiaries, in order
+==========  ==============================================================
+GAMMA       k times ``standard_gamma(shape)``; x = theta * g
+LOGNORMAL   k times ``standard_normal()``; x = exp(mu + sigma * z)
+LN_PARETO   T = ``binomial(k, tail_share)`` in the tail (drawn if k > 0);
+            then for each of the k - T body beneficiaries
+            ``standard_normal()`` until z <= z_s (rejection), x =
+            exp(mu + sigma * z); then T times ``standard_exponential()``,
+            x = x_s * exp(e / alpha) (Pareto above x_s)
+EMPIRICAL   k times ``random()``; x = values[floor(u * len(values))]
+==========  ==============================================================
+
+With one component and ``p0 = 0`` no variate is drawn besides the primitive's own, so
+the one-component models draw exactly what they drew when each had its own routine
+(gamma, lognormal, empirical: the primitive alone; hurdle-lognormal and
+lognormal-Pareto: the zero-mass binomial, then the primitive).
 
 Sums run in draw order, one beneficiary at a time (no reassociation: no fastmath).
 
 * Mixtures are split by binomial counts rather than one uniform per beneficiary (zero
-  mass; body vs tail): the same distribution of sums, since beneficiaries are
-  exchangeable and only sums are kept, one variate fewer per beneficiary and no branch in
-  the inner loops. The lognormal-Pareto body is a normal truncated at z_s by rejection
-  (``tail_quantile >= 0.5``, so at most 2 normals per body beneficiary on average; 1.06
-  for ``medicare-ffs``).
-* ``exp`` is :func:`_exp_affine`, a Cody-Waite reduction and a degree-13 polynomial in
-  plain IEEE arithmetic that LLVM vectorizes over a chunk (``math.exp`` is a scalar libm
-  call and does not vectorize without SVML). It agrees with ``math.exp`` within 2 ulp
-  (tested) for arguments in [-700, 700], to which it clamps.
+  mass; components; body vs tail): the same distribution of sums, since beneficiaries
+  are exchangeable and only sums are kept, one variate fewer per beneficiary and no
+  branch in the inner loops. The lognormal-Pareto body is a normal truncated at z_s by
+  rejection (``tail_quantile >= 0.5``, so at most 2 normals per body beneficiary on
+  average; 1.06 for ``medicare-ffs``).
+* ``exp`` is :func:`simsav.kernels.common._exp_affine` (vectorized over a chunk; within
+  2 ulp of ``math.exp``).
 """
 
 from __future__ import annotations
@@ -59,131 +69,25 @@ import math
 import numpy as np
 
 from simsav._numba import jit
+from simsav.kernels.common import CHUNK, _exp_affine, _n_nonzero
+from simsav.kernels.primitives import EMPIRICAL, GAMMA, LN_PARETO, LOGNORMAL
 
 __all__ = [
     "CHUNK",
-    "EMPIRICAL",
-    "EXP_COEFFS",
-    "EXP_LIMIT",
-    "GAMMA",
-    "HURDLE_LOGNORMAL",
-    "LOGNORMAL",
-    "LOGNORMAL_PARETO",
-    "MODEL_NAMES",
-    "N_PARAMS",
     "bare_hurdle_lognormal",
     "bare_lognormal_pareto",
     "draws_only",
     "empty_outputs",
-    "exp_affine",
     "group_sums_block",
 ]
 
-GAMMA = 0
-LOGNORMAL = 1
-HURDLE_LOGNORMAL = 2
-LOGNORMAL_PARETO = 3
-EMPIRICAL = 4
 
-#: Kernel model code -> name.
-MODEL_NAMES: dict[int, str] = {
-    GAMMA: "gamma",
-    LOGNORMAL: "lognormal",
-    HURDLE_LOGNORMAL: "hurdle-lognormal",
-    LOGNORMAL_PARETO: "lognormal-pareto",
-    EMPIRICAL: "empirical",
-}
-
-#: Number of kernel parameters per model code (``-1``: variable, at least 1).
-#: GAMMA (shape k, scale theta); LOGNORMAL (mu, sigma); HURDLE_LOGNORMAL (p0, mu, sigma);
-#: LOGNORMAL_PARETO (p0, mu, sigma, z_s, tail_share = 1 - tail_quantile, log x_s,
-#: 1 / alpha);
-#: EMPIRICAL (the support points, already rescaled, each drawn with equal probability).
-N_PARAMS: dict[int, int] = {
-    GAMMA: 2,
-    LOGNORMAL: 2,
-    HURDLE_LOGNORMAL: 3,
-    LOGNORMAL_PARETO: 7,
-    EMPIRICAL: -1,
-}
-
-#: Draws are generated and transformed in chunks of this many beneficiaries.
-CHUNK = 512
-
-#: :func:`exp_affine` clamps its argument to [-EXP_LIMIT, EXP_LIMIT].
-EXP_LIMIT = 700.0
-
-_LOG2E = 1.4426950408889634
-# fdlibm's split of ln 2: _LN2_HI has 32 trailing zero bits, so t * _LN2_HI is exact.
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-#: Taylor coefficients 1/k! of exp on |r| <= ln(2)/2 (truncation error < 5e-18).
-EXP_COEFFS: tuple[float, ...] = tuple(1.0 / math.factorial(k) for k in range(14))
-(_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = EXP_COEFFS
+# One routine per primitive; each adds its draws to (sum of capped, sum of uncapped,
+# number capped), one beneficiary at a time, and returns them.
 
 
 @jit
-def _exp_affine(z, m, mu, sigma, out, bits):  # pragma: no cover - compiled
-    """Set ``out[i] = exp(mu + sigma * z[i])`` for ``i < m`` (``bits``: int64 scratch).
-
-    ``y = clamp(mu + sigma z, -700, 700)``; ``t = rint(y / ln 2)``;
-    ``r = (y - t ln2_hi) - t ln2_lo``; ``exp(y) = P(r) * 2**t`` with ``P`` the degree-13
-    Taylor polynomial (Horner) and ``2**t`` built from its IEEE bits. Every step is a
-    plain IEEE operation in a fixed order, so results are reproducible (and equal to the
-    NumPy reference) bit for bit.
-    """
-    scale = bits.view(np.float64)
-    for i in range(m):
-        y = mu + sigma * z[i]
-        y = min(max(y, -EXP_LIMIT), EXP_LIMIT)
-        t = np.rint(y * _LOG2E)
-        r = (y - t * _LN2_HI) - t * _LN2_LO
-        p = _C13
-        p = p * r + _C12
-        p = p * r + _C11
-        p = p * r + _C10
-        p = p * r + _C9
-        p = p * r + _C8
-        p = p * r + _C7
-        p = p * r + _C6
-        p = p * r + _C5
-        p = p * r + _C4
-        p = p * r + _C3
-        p = p * r + _C2
-        p = p * r + _C1
-        p = p * r + _C0
-        out[i] = p
-        bits[i] = (np.int64(t) + 1023) << 52
-    for i in range(m):
-        out[i] *= scale[i]
-
-
-@jit
-def exp_affine(z, mu, sigma):  # pragma: no cover - compiled
-    """Return ``exp(mu + sigma * z)`` elementwise with the kernels' ``exp`` (for tests)."""
-    out = np.empty(z.shape[0])
-    bits = np.empty(z.shape[0], dtype=np.int64)
-    _exp_affine(z, z.shape[0], mu, sigma, out, bits)
-    return out
-
-
-@jit
-def _n_nonzero(rng, n, p0):  # pragma: no cover - compiled
-    """Return ``binomial(n, 1 - p0)`` if ``p0 > 0`` and ``n > 0``, else ``n`` (no draw)."""
-    if p0 > 0.0 and n > 0:
-        return rng.binomial(n, 1.0 - p0)
-    return n
-
-
-# One routine per model: the model dispatch happens once per (sim, group), never per
-# draw. Each returns (sum of capped, sum of uncapped, number capped).
-
-
-@jit
-def _sum_gamma(rng, n, k, theta, cap):  # pragma: no cover - compiled
-    s = 0.0
-    r = 0.0
-    c = 0
+def _sum_gamma(rng, n, k, theta, cap, s, r, c):  # pragma: no cover - compiled
     for _ in range(n):
         x = theta * rng.standard_gamma(k)
         r += x
@@ -195,11 +99,8 @@ def _sum_gamma(rng, n, k, theta, cap):  # pragma: no cover - compiled
 
 
 @jit
-def _sum_lognormal(rng, k, mu, sigma, cap, zb, xb, ib):  # pragma: no cover - compiled
-    """Sum ``k`` lognormal draws, ``CHUNK`` at a time."""
-    s = 0.0
-    r = 0.0
-    c = 0
+def _sum_lognormal(rng, k, mu, sigma, cap, s, r, c, zb, xb, ib):  # pragma: no cover - compiled
+    """Add ``k`` lognormal draws, ``CHUNK`` at a time."""
     done = 0
     while done < k:
         m = min(CHUNK, k - done)
@@ -218,16 +119,16 @@ def _sum_lognormal(rng, k, mu, sigma, cap, zb, xb, ib):  # pragma: no cover - co
 
 
 @jit
-def _sum_lognormal_pareto(rng, k, p, cap, zb, xb, ib):  # pragma: no cover - compiled
-    """Sum ``k`` non-zero lognormal-Pareto draws: body by rejection, then the tail."""
-    mu = p[1]
-    sigma = p[2]
-    z_s = p[3]
-    n_tail = rng.binomial(k, p[4]) if k > 0 else 0
+def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib):  # pragma: no cover - compiled
+    """Add ``k`` lognormal-Pareto draws: body by rejection, then the tail.
+
+    ``p = [mu, sigma, z_s, tail_share, log x_s, 1 / alpha]``.
+    """
+    mu = p[0]
+    sigma = p[1]
+    z_s = p[2]
+    n_tail = rng.binomial(k, p[3]) if k > 0 else 0
     n_body = k - n_tail
-    s = 0.0
-    r = 0.0
-    c = 0
     done = 0
     while done < n_body:
         m = min(CHUNK, n_body - done)
@@ -250,7 +151,7 @@ def _sum_lognormal_pareto(rng, k, p, cap, zb, xb, ib):  # pragma: no cover - com
         m = min(CHUNK, n_tail - done)
         for i in range(m):
             zb[i] = rng.standard_exponential()
-        _exp_affine(zb, m, p[5], p[6], xb, ib)  # x_s * exp(e / alpha)
+        _exp_affine(zb, m, p[4], p[5], xb, ib)  # x_s * exp(e / alpha)
         for i in range(m):
             x = xb[i]
             r += x
@@ -263,12 +164,9 @@ def _sum_lognormal_pareto(rng, k, p, cap, zb, xb, ib):  # pragma: no cover - com
 
 
 @jit
-def _sum_empirical(rng, n, values, cap):  # pragma: no cover - compiled
+def _sum_empirical(rng, n, values, cap, s, r, c):  # pragma: no cover - compiled
     m = values.shape[0]
     fm = float(m)
-    s = 0.0
-    r = 0.0
-    c = 0
     for _ in range(n):
         i = int(rng.random() * fm)
         if i >= m:  # unreachable for m < 2**53; kept as a guard
@@ -283,8 +181,43 @@ def _sum_empirical(rng, n, values, cap):  # pragma: no cover - compiled
 
 
 @jit
+def _sum_group(
+    rng, n, p0, c_lo, c_hi, kinds, split, offsets, params, cap, zb, xb, ib
+):  # pragma: no cover - compiled
+    """Return ``(sum capped, sum uncapped, number capped)`` of one group of ``n``.
+
+    The zero mass, then components ``c_lo <= j < c_hi`` (see the module docstring); the
+    only dispatch on the primitive kind (inline: a further call level would cost compile
+    time, as numba re-optimizes every callee in each caller).
+    """
+    rest = _n_nonzero(rng, n, p0)
+    s = 0.0
+    r = 0.0
+    c = 0
+    for j in range(c_lo, c_hi):
+        if j < c_hi - 1:
+            k = rng.binomial(rest, split[j]) if rest > 0 else 0
+        else:
+            k = rest
+        rest -= k
+        p = params[offsets[j] : offsets[j + 1]]
+        kind = kinds[j]
+        if kind == GAMMA:
+            s, r, c = _sum_gamma(rng, k, p[0], p[1], cap, s, r, c)
+        elif kind == LOGNORMAL:
+            s, r, c = _sum_lognormal(rng, k, p[0], p[1], cap, s, r, c, zb, xb, ib)
+        elif kind == LN_PARETO:
+            s, r, c = _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib)
+        elif kind == EMPIRICAL:
+            s, r, c = _sum_empirical(rng, k, p, cap, s, r, c)
+        else:
+            raise ValueError("unknown primitive kind")
+    return s, r, c
+
+
+@jit
 def group_sums_block(
-    rng, counts, codes, offsets, params, caps, out_sum, out_raw, out_ncap
+    rng, counts, zero, first, kinds, split, offsets, params, caps, out_sum, out_raw, out_ncap
 ):  # pragma: no cover - compiled
     """Fill per-(sim, group) accumulators for one block of sims.
 
@@ -294,12 +227,19 @@ def group_sums_block(
         The block's generator; advanced in place.
     counts : ndarray of int64, shape (G,)
         Beneficiaries per group.
-    codes : ndarray of int64, shape (G,)
-        Model code per group.
-    offsets : ndarray of int64, shape (G + 1,)
-        Group ``g``'s parameters are ``params[offsets[g]:offsets[g + 1]]``.
+    zero : ndarray of float64, shape (G,)
+        Zero mass ``p0`` per group.
+    first : ndarray of int64, shape (G + 1,)
+        Group ``g``'s components are ``first[g] <= j < first[g + 1]``.
+    kinds : ndarray of int64, shape (C,)
+        Primitive kind per component.
+    split : ndarray of float64, shape (C,)
+        Per component, its share of the non-zero beneficiaries not assigned to the
+        group's earlier components (1 for the last).
+    offsets : ndarray of int64, shape (C + 1,)
+        Component ``j``'s parameters are ``params[offsets[j]:offsets[j + 1]]``.
     params : ndarray of float64
-        Concatenated kernel parameters.
+        Concatenated primitive parameters.
     caps : ndarray of float64, shape (G,)
         Per-beneficiary cap per group (``inf``: none).
     out_sum, out_raw : ndarray of float64, shape (S, G)
@@ -314,24 +254,10 @@ def group_sums_block(
     ib = np.empty(CHUNK, dtype=np.int64)
     for i in range(n_sims):
         for g in range(n_groups):
-            n = counts[g]
-            code = codes[g]
-            p = params[offsets[g] : offsets[g + 1]]
-            cap = caps[g]
-            if code == GAMMA:
-                s, r, c = _sum_gamma(rng, n, p[0], p[1], cap)
-            elif code == LOGNORMAL:
-                s, r, c = _sum_lognormal(rng, n, p[0], p[1], cap, zb, xb, ib)
-            elif code == HURDLE_LOGNORMAL:
-                k = _n_nonzero(rng, n, p[0])
-                s, r, c = _sum_lognormal(rng, k, p[1], p[2], cap, zb, xb, ib)
-            elif code == LOGNORMAL_PARETO:
-                k = _n_nonzero(rng, n, p[0])
-                s, r, c = _sum_lognormal_pareto(rng, k, p, cap, zb, xb, ib)
-            elif code == EMPIRICAL:
-                s, r, c = _sum_empirical(rng, n, p, cap)
-            else:
-                raise ValueError("unknown model code")
+            s, r, c = _sum_group(
+                rng, counts[g], zero[g], first[g], first[g + 1], kinds, split, offsets,
+                params, caps[g], zb, xb, ib,
+            )
             out_sum[i, g] = s
             out_raw[i, g] = r
             out_ncap[i, g] = c
@@ -355,13 +281,16 @@ def bare_hurdle_lognormal(rng, n, p0, mu, sigma):  # pragma: no cover - compiled
 
 
 @jit
-def bare_lognormal_pareto(rng, n, p):  # pragma: no cover - compiled
-    """Draw ``n`` lognormal-Pareto variates with ``math.exp`` and sum them (a floor)."""
-    mu = p[1]
-    sigma = p[2]
-    z_s = p[3]
-    k = _n_nonzero(rng, n, p[0])
-    n_tail = rng.binomial(k, p[4]) if k > 0 else 0
+def bare_lognormal_pareto(rng, n, p0, p):  # pragma: no cover - compiled
+    """Draw ``n`` lognormal-Pareto variates with ``math.exp`` and sum them (a floor).
+
+    ``p`` holds the LN_PARETO primitive's parameters.
+    """
+    mu = p[0]
+    sigma = p[1]
+    z_s = p[2]
+    k = _n_nonzero(rng, n, p0)
+    n_tail = rng.binomial(k, p[3]) if k > 0 else 0
     s = 0.0
     for _ in range(k - n_tail):
         z = rng.standard_normal()
@@ -369,7 +298,7 @@ def bare_lognormal_pareto(rng, n, p):  # pragma: no cover - compiled
             z = rng.standard_normal()
         s += math.exp(mu + sigma * z)
     for _ in range(n_tail):
-        s += math.exp(p[5] + p[6] * rng.standard_exponential())
+        s += math.exp(p[4] + p[5] * rng.standard_exponential())
     return s
 
 
