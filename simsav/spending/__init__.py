@@ -40,8 +40,6 @@ bundled DE-SynPUF sample, :func:`simsav.io.desynpuf.desynpuf_spending`), ``medic
 
 from __future__ import annotations
 
-from typing import Any
-
 from simsav.io.desynpuf import desynpuf_spending
 from simsav.spending.base import KernelArgs, SpendingModel
 from simsav.spending.empirical import Empirical
