@@ -37,7 +37,7 @@ from simsav.analysis.calibrate import calibrate_puf
 from simsav.analysis.moments import puf_moments, savings_rate_moments
 from simsav.analysis.program_check import CHECK_YEARS, MODEL_ERROR, program_check, resize_scenario
 from simsav.analysis.puf_panel import BAND_EDGES, CALIBRATION_YEARS, band_labels
-from simsav.cli import calibrate_puf_cli_payload
+from simsav.cli.puf import calibrate_puf_cli_payload
 from simsav.io.puf import load_puf
 from simsav.scenario import load_scenario, parse_scenario
 from simsav.simulation import simulate

@@ -1,0 +1,118 @@
+"""What every command shares: the input error, JSON output, formatting, progress, files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "InputError",
+    "clean_json",
+    "compile_notice",
+    "load_scenario_arg",
+    "money",
+    "pct",
+    "print_json",
+    "progress",
+    "save_png",
+]
+
+
+class InputError(Exception):
+    """Bad user input: reported on stderr with exit code 2."""
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def clean_json(obj: Any) -> Any:
+    """Replace NaN/inf by None so the output is strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean_json(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as strict JSON (NaN and inf as null)."""
+    print(json.dumps(clean_json(obj), indent=2, default=_json_default, allow_nan=False))
+
+
+def money(x: float) -> str:
+    """``$1,234.56``; ``–`` for NaN, ``no limit`` for inf."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if math.isinf(x):
+        return "no limit"
+    return f"${x:,.2f}"
+
+
+def pct(x: float) -> str:
+    """``2.500%``; ``–`` for NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.3%}"
+
+
+@contextlib.contextmanager
+def progress(total: int, desc: str, *, quiet: bool) -> Iterator[Callable[[int], Any] | None]:
+    """A tqdm bar on stderr for runs over a second; none if quiet or not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="sim", file=sys.stderr, delay=1.0,
+              leave=False) as bar:
+        yield bar.update
+
+
+def compile_notice() -> None:
+    """Say once on stderr when the numba kernels compile (the first run after install)."""
+    from simsav._numba import on_first_compile
+
+    on_first_compile(lambda: print(
+        "simsav: compiling the simulation kernels for this machine (first run after "
+        "install, about 15 s; cached for later runs)", file=sys.stderr, flush=True))
+
+
+def load_scenario_arg(path: str) -> Any:
+    """The scenario a command line names, or an :class:`InputError` saying why not."""
+    from simsav.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except FileNotFoundError:
+        raise InputError(f"scenario file not found: {path}") from None
+    except ScenarioError as e:
+        raise InputError(str(e)) from None
+
+
+def save_png(path: str | Path, draw: Callable[[], Any]) -> None:
+    """Draw off-screen (Agg) and write the figure of the Axes ``draw()`` returns, atomically."""
+    from simsav.results import atomic_write
+
+    def write(p: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ax = draw()
+        ax.figure.savefig(p, dpi=120, format="png")
+        plt.close(ax.figure)
+
+    atomic_write(path, write)
