@@ -71,7 +71,10 @@ __all__ = [
     "sub_root",
     "MAX_BLOCK_SIZE",
     "SeedLike",
+    "MAX_SIMS",
     "block_bounds",
+    "check_block_size",
+    "check_n_sims",
     "block_generator",
     "block_seed_sequence",
     "map_blocks",
@@ -87,6 +90,9 @@ DEFAULT_BLOCK_SIZE = 256
 
 #: Largest accepted block size.
 MAX_BLOCK_SIZE = 1 << 20
+
+#: Most sims of one run: what a scenario's ``sims`` and every ``n_sims`` allow.
+MAX_SIMS = 10_000_000
 
 #: Every random stream of a run: block ``k`` draws component ``name`` from
 #: ``SeedSequence(entropy, spawn_key=(*root_key, k, *STREAMS[name]))``. Ids are unique and
@@ -224,6 +230,24 @@ def block_generator(
     True
     """
     return np.random.default_rng(block_seed_sequence(root, k, stream))
+
+
+def check_n_sims(n_sims: object, *, lo: int = 1, name: str = "n_sims") -> int:
+    """Return ``n_sims`` as an int, or raise ValueError naming the allowed range.
+
+    The one check of a number of sims, used by every public function that takes one.
+
+    Examples
+    --------
+    >>> check_n_sims(1_000)
+    1000
+    """
+    if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
+        raise ValueError(f"{name}: must be a whole number in [{lo}, {MAX_SIMS}], "
+                         f"got {n_sims!r}")
+    if not lo <= int(n_sims) <= MAX_SIMS:
+        raise ValueError(f"{name}: must be in [{lo}, {MAX_SIMS}], got {int(n_sims)}")
+    return int(n_sims)
 
 
 def check_block_size(block_size: int) -> int:

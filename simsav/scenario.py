@@ -57,6 +57,7 @@ from simsav.contracts import PRESETS, Contract, get_preset
 from simsav.draw.agreement import AgreementSpec
 from simsav.draw.attribution import AttributionSpec
 from simsav.draw.panel import PersistenceSpec
+from simsav.rng import MAX_SIMS
 from simsav.settlement.finances import FinancesSpec
 from simsav.settlement.policy import POLICIES, DistributionPolicy
 from simsav.spending import SpendingSpec
@@ -79,8 +80,6 @@ __all__ = [
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
-#: Most sims of one run.
-MAX_SIMS = 10_000_000
 
 
 class ScenarioError(ValueError):

@@ -8,7 +8,6 @@ agreement; there is one path for every kind of scenario.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -19,20 +18,12 @@ from simsav.contracts import Contract
 from simsav.draw.stage import DRAW_METHODS, draw
 from simsav.reconcile import DesignTerms, reconcile
 from simsav.results.build import build_dataset, design_dataset, draws_from_dataset
-from simsav.rng import SeedLike, check_block_size, root_seed_sequence
+from simsav.rng import SeedLike, check_block_size, check_n_sims, root_seed_sequence
 from simsav.scenario import Design, Scenario
 from simsav.settlement.finances import FinancesSpec
 from simsav.settlement.policy import DistributionPolicy
 
 __all__ = ["add_design", "simulate"]
-
-
-def _check_n_sims(n_sims: Any) -> int:
-    if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
-        raise ValueError(f"n_sims: must be a whole number >= 1, got {n_sims!r}")
-    if not 1 <= int(n_sims) <= 10_000_000:
-        raise ValueError(f"n_sims: must be in [1, 10000000], got {int(n_sims)}")
-    return int(n_sims)
 
 
 def _check_method(scenario: Scenario, method: str) -> None:
@@ -93,7 +84,7 @@ def simulate(
     xarray.Dataset
         Dims ``sim``, ``year``, ``design``; variables of :mod:`simsav.results.schema`.
     """
-    n = _check_n_sims(scenario.sims if n_sims is None else n_sims)
+    n = check_n_sims(scenario.sims if n_sims is None else n_sims)
     seed_given: SeedLike = scenario.seed if seed is None else seed
     root = root_seed_sequence(seed_given)
     bs = check_block_size(scenario.block_size if block_size is None else block_size)

@@ -256,9 +256,9 @@ SPEC = SPECS["gamma"]
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"groups": [(SPEC, 10)], "n_sims": 0}, r"n_sims must be >= 1"),
-        ({"groups": [(SPEC, 10)], "n_sims": 2.0}, r"n_sims must be an int"),
-        ({"groups": [(SPEC, 10)], "n_sims": True}, r"n_sims must be an int"),
+        ({"groups": [(SPEC, 10)], "n_sims": 0}, r"n_sims: must be in \[1, 10000000\]"),
+        ({"groups": [(SPEC, 10)], "n_sims": 2.0}, r"n_sims: must be a whole number"),
+        ({"groups": [(SPEC, 10)], "n_sims": True}, r"n_sims: must be a whole number"),
         ({"groups": [], "n_sims": 5}, r"groups must be a non-empty sequence"),
         ({"groups": [SPEC], "n_sims": 5}, r"groups\[0\] must be a \(model, count\) pair"),
         ({"groups": [(SPEC, -1)], "n_sims": 5}, r"groups\[0\] count must be in \[0, 2\*\*40\]"),

@@ -37,6 +37,7 @@ from simsav.rng import (
     STREAMS,
     SeedLike,
     block_normals,
+    check_n_sims,
     root_seed_sequence,
     sub_root,
 )
@@ -199,8 +200,8 @@ def msr_curve(
         raise ValueError(f"years: must be in [1, 10], got {years}")
     if not 0.0 <= benchmark_error_sd <= 0.5:
         raise ValueError(f"benchmark_error_sd: must be in [0, 0.5], got {benchmark_error_sd}")
-    if method == "simulate" and n_sims < 100:
-        raise ValueError(f"n_sims: must be >= 100 to size an MSR, got {n_sims}")
+    if method == "simulate":
+        n_sims = check_n_sims(n_sims, lo=100)
     if draws == "aggregate":
         group_sums = simulate_group_sums_aggregate
     elif draws == "per-beneficiary":

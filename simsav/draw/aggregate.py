@@ -114,8 +114,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from simsav.draw.groups import Packed, check_n_sims, pack_groups
-from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
+from simsav.draw.groups import Packed, pack_groups
+from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, check_n_sims, map_blocks
 from simsav.spending import SpendingModel, model_from_kernel_args
 
 __all__ = [

@@ -140,7 +140,6 @@ distribution (tested).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -151,7 +150,7 @@ from scipy import special, stats
 
 from simsav.draw.groups import pack_groups
 from simsav.draw.scores import pack_scored
-from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, check_n_sims, map_blocks
 from simsav.spending import SpendingModel, SpendingSpec, model_from_kernel_args
 from simsav.validation import StrictModel, Whole
 
@@ -276,14 +275,6 @@ ATTRIBUTION_EXAMPLE = AttributionSpec(
 )
 
 
-def _check_n_sims(n_sims: Any) -> int:
-    if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
-        raise ValueError(f"n_sims must be an int >= 1, got {n_sims!r}")
-    if int(n_sims) < 1:
-        raise ValueError(f"n_sims must be >= 1, got {int(n_sims)}")
-    return int(n_sims)
-
-
 def _terms(spec: AttributionSpec, per_beneficiary: bool) -> tuple[NDArray, NDArray]:
     cut = float(special.ndtri(1.0 - spec.churn_out)) if spec.churn_out > 0 else math.inf
     terms = np.array(
@@ -364,7 +355,7 @@ def attributed_sums(
         raise ValueError(
             f"attribution must be an AttributionSpec, got {type(attribution).__name__}"
         )
-    n_sims = _check_n_sims(n_sims)
+    n_sims = check_n_sims(n_sims)
     per_ben = attribution.per_beneficiary if _per_beneficiary is None else _per_beneficiary
     terms, rule = _terms(attribution, bool(per_ben))
     stream = () if (attribution.is_trivial and not per_ben) else ATTRIBUTION_STREAM

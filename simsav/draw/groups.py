@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, map_blocks
+from simsav.rng import DEFAULT_BLOCK_SIZE, SeedLike, check_n_sims, map_blocks
 from simsav.spending.base import KernelArgs
 from simsav.spending.inputs import kernel_args, kernel_composition
 
@@ -164,15 +164,6 @@ class GroupSums(NamedTuple):
     truncated: NDArray[np.float64]
     untruncated: NDArray[np.float64]
     n_truncated: NDArray[np.int64]
-
-
-def check_n_sims(n_sims: Any) -> int:
-    """Return ``n_sims`` as an int, or raise ValueError unless it is an int ``>= 1``."""
-    if isinstance(n_sims, bool) or not isinstance(n_sims, numbers.Integral):
-        raise ValueError(f"n_sims must be an int >= 1, got {n_sims!r}")
-    if int(n_sims) < 1:
-        raise ValueError(f"n_sims must be >= 1, got {int(n_sims)}")
-    return int(n_sims)
 
 
 def simulate_group_stats(

@@ -74,7 +74,14 @@ from scipy import integrate, optimize, special, stats
 from simsav import spending as _spending
 from simsav.draw.scores import GRID_INV_STEP, GRID_LO, pack_scored, score_form
 from simsav.draw.scores import grid as _grid
-from simsav.rng import DEFAULT_BLOCK_SIZE, STREAMS, SeedLike, block_generator, map_blocks
+from simsav.rng import (
+    DEFAULT_BLOCK_SIZE,
+    STREAMS,
+    SeedLike,
+    block_generator,
+    check_n_sims,
+    map_blocks,
+)
 from simsav.rng import root_seed_sequence as _root
 from simsav.spending import SpendingModel, SpendingSpec
 from simsav.validation import StrictModel
@@ -439,7 +446,7 @@ def simulate_panel_sums(
     >>> bool(abs(per_capita.mean() / spec.to_model().mean(truncated=True) - 1) < 0.03)
     True
     """
-    n_sims = _check_int("n_sims", n_sims, 1)
+    n_sims = check_n_sims(n_sims)
     n_years = _check_int("n_years", n_years, 1)
     p = _as_persistence(persistence)
     counts, kinds, offsets, params, caps = pack_scored(groups)
