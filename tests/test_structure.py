@@ -229,3 +229,35 @@ def test_import_simsav_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+#: What may be imported inside a function outside the CLI: numba (the kernels), the
+#: optional or heavy libraries a few functions need. Anything else belongs at the top of
+#: its module, where the import graph can be read.
+LAZY_OK = ("simsav.kernels", "numba", "dask", "matplotlib", "openpyxl", "tqdm",
+           "simsav.distributed")
+
+
+def _function_imports(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    out += [(inner.lineno, a.name) for a in inner.names]
+                elif isinstance(inner, ast.ImportFrom) and not inner.level:
+                    out.append((inner.lineno, inner.module or ""))
+    return out
+
+
+def test_function_local_imports_only_where_they_keep_something_heavy_out() -> None:
+    bad = {}
+    for p in PKG.rglob("*.py"):
+        rel = p.relative_to(ROOT)
+        if rel.parts[1] == "cli" or rel == Path("simsav/__init__.py"):
+            continue  # each command imports what it runs; the package loads names lazily
+        hits = [(line, m) for line, m in _function_imports(p)
+                if not m.startswith(LAZY_OK)]
+        if hits:
+            bad[str(rel)] = hits
+    assert not bad, f"imports inside functions (move them to the top): {bad}"
