@@ -77,6 +77,7 @@ def draw_with_dask(
     scheduler: Any,
     blocks_per_task: int | None = None,
     progress: Callable[[int], None] | None = None,
+    first_block: int = 0,
     **draw_kwargs: Any,
 ) -> dict[str, np.ndarray]:
     """Call ``draw(scenario, root, first_block, n, block_size, 1, **draw_kwargs)`` per task.
@@ -94,7 +95,8 @@ def draw_with_dask(
             blocks_per_task = max(1, math.ceil(n_blocks / (4 * n_workers)))
         ranges = task_ranges(n_sims, block_size, int(blocks_per_task))
         futures = [
-            client.submit(draw, scenario, root, b0, n, block_size, 1, pure=False, **draw_kwargs)
+            client.submit(draw, scenario, root, first_block + b0, n, block_size, 1, pure=False,
+                          **draw_kwargs)
             for b0, n in ranges
         ]
         if progress is not None:

@@ -10,6 +10,8 @@ it runs, so ``simsav --help`` loads no numerics and ``simsav settle`` only the r
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,17 +50,48 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` runs (no temp files)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    0 on success; 2 on bad input, with one message on stderr; 130 when interrupted
+    (Ctrl-C) and 143 when terminated (SIGTERM), after removing any unfinished output; 141
+    when the reader of the output goes away (``simsav run ... | head``).
+    """
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or argparse's own usage error (code 2)
+        return e.code if isinstance(e.code, int) else 2
     from simsav.contracts.terms import ContractError
 
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args))
     except (InputError, ContractError) as e:
         print(f"simsav {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"simsav {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print(f"simsav {args.command}: terminated; nothing was written", file=sys.stderr)
+        return 143
+    except BrokenPipeError:
+        # the reader left (e.g. | head): say nothing more, and let the interpreter's own
+        # final flush of stdout go nowhere instead of raising again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

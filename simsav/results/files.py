@@ -17,10 +17,12 @@ __all__ = ["atomic_write", "open_dataset", "save_dataset"]
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Write a file atomically: ``write(tmp_path)`` then rename over ``path``.
 
-    An interrupted run leaves no half-written file at ``path``.
+    An interrupted run leaves no half-written file at ``path``. The directory must exist:
+    nothing is created on the way.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

@@ -23,6 +23,7 @@ __all__ = [
     "PROVIDER_VARIABLES",
     "VARIABLES",
     "Var",
+    "dataset_bytes",
     "validate_dataset",
     "var_attrs",
 ]
@@ -145,3 +146,26 @@ def var_attrs(name: str) -> dict[str, str]:
     if v.puf_column:
         attrs["puf_column"] = v.puf_column
     return attrs
+
+
+def dataset_bytes(*, n_sims: int, years: int, designs: int, providers: int = 0,
+                  distribution: bool = False, finances: bool = False,
+                  attributed: bool = False) -> int:
+    """Bytes of the results Dataset of a run of this shape (8 bytes a value, at most).
+
+    Examples
+    --------
+    >>> dataset_bytes(n_sims=10_000, years=1, designs=2) // 1_000_000
+    4
+    """
+    sy = n_sims * years
+    inputs = sum(1 for v in VARIABLES.values() if v.dims == ("sim", "year"))
+    per_design = sum(1 for v in VARIABLES.values() if "design" in v.dims)
+    if distribution:
+        per_design += sum(1 for v in PROVIDER_VARIABLES.values() if v.dims == _SYD)
+    if finances:
+        per_design += len(FINANCE_VARIABLES)
+    total = sy * (inputs + int(attributed)) + sy * designs * per_design
+    if providers:
+        total += sy * providers * 2 + (sy * designs * providers if distribution else 0)
+    return 8 * total
