@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from simsav.contracts import Contract
+from simsav.contracts import Contract, get_preset
 from simsav.draw.stage import DRAW_METHODS, draw
 from simsav.reconcile import DesignTerms, reconcile
 from simsav.results.build import build_dataset, design_dataset, draws_from_dataset
@@ -330,7 +330,7 @@ def simulate_to_precision(
     return ds
 
 
-def add_design(ds: xr.Dataset, design: Contract | Design, *,
+def add_design(ds: xr.Dataset, design: Contract | Design | str, *,
                name: str | None = None) -> xr.Dataset:
     """Settle one more contract design on a results Dataset's existing draws.
 
@@ -343,10 +343,10 @@ def add_design(ds: xr.Dataset, design: Contract | Design, *,
     ----------
     ds : xarray.Dataset
         From :func:`simulate` (or :func:`simsav.open_dataset` of its file).
-    design : Contract or Design
+    design : Contract, Design or str
         A contract (reconciled annually, the same contract every year), e.g.
-        ``simsav.presets["mssp-enhanced"]``, or a scenario :class:`~simsav.scenario.Design`
-        (with its glide path and reconciliation).
+        ``simsav.presets["mssp-enhanced"]``; a preset's name, for that preset; or a scenario
+        :class:`~simsav.scenario.Design` (with its glide path and reconciliation).
     name : str, optional
         Its label (default: the design's or contract's name); must not exist in ``ds``.
 
@@ -356,6 +356,8 @@ def add_design(ds: xr.Dataset, design: Contract | Design, *,
         A new Dataset with the design appended along ``design``.
     """
     years = ds.sizes["year"]
+    if isinstance(design, str):
+        design = get_preset(design)
     if isinstance(design, Contract):
         terms = DesignTerms([design] * years)
         label, preset = design.name if name is None else name, design.name
@@ -364,7 +366,8 @@ def add_design(ds: xr.Dataset, design: Contract | Design, *,
         label = design.name if name is None else name
         preset = design.preset or (design.glide or [""])[0]
     else:
-        raise TypeError(f"design: must be a Contract or a Design, got {type(design).__name__}")
+        raise TypeError(f"design: must be a Contract, a Design or a preset name, got "
+                        f"{type(design).__name__}")
     if label in set(ds["design"].values.tolist()):
         raise ValueError(f"name: design {label!r} already in the Dataset")
     d = draws_from_dataset(ds)

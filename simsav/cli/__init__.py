@@ -26,15 +26,22 @@ _MODULES = (run, msr, puf, settle)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, naming the command and the argument."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="simsav",
         description="Monte Carlo pricing of ACO shared-savings contracts.",
         epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"simsav {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name: str, help_: str, func: Callable[[argparse.Namespace], int]) -> Any:
         sp = sub.add_parser(

@@ -35,7 +35,7 @@ def whole_arg(lo: int, hi: int | None = None) -> Callable[[str], int]:
     >>> whole_arg(1, 10)("7")
     7
     """
-    rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+    rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
 
     def parse(text: str) -> int:
         try:
@@ -66,12 +66,14 @@ def number_arg(lo: float | None = None, hi: float | None = None, *,
     >>> number_arg(0, 1)("0.25")
     0.25
     """
-    parts = []
-    if lo is not None:
-        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
-    if hi is not None:
-        parts.append(f"{'<' if hi_open else '<='} {hi:g}")
-    rng = " and ".join(parts)
+    if lo is not None and hi is not None:
+        rng = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    elif lo is not None:
+        rng = f"{'>' if lo_open else '>='} {lo:g}"
+    elif hi is not None:
+        rng = f"{'<' if hi_open else '<='} {hi:g}"
+    else:
+        rng = ""
 
     def parse(text: str) -> float:
         try:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from simsav.cli.common import InputError, money, pct, print_json
+from simsav.cli.common import InputError, money, number_arg, pct, print_json, whole_arg
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -98,16 +98,22 @@ def register(add: Callable[..., Any]) -> None:
 
     sp = add("settle", "Settle one ACO-year under a preset: a readable waterfall.", _cmd_settle)
     sp.add_argument("--preset", required=True, help="contract preset (see `simsav presets`)")
-    sp.add_argument("--benchmark", type=float, required=True, help="benchmark per capita, USD")
-    sp.add_argument("--expenditure", type=float, required=True,
+    money = number_arg(0, 1e12)
+    sp.add_argument("--benchmark", type=number_arg(0, 1e12, lo_open=True), required=True,
+                    help="benchmark per capita, USD")
+    sp.add_argument("--expenditure", type=money, required=True,
                     help="expenditure per capita, USD")
-    sp.add_argument("--beneficiaries", type=float, required=True,
+    sp.add_argument("--beneficiaries", type=whole_arg(1, 20_000_000), required=True,
                     help="assigned beneficiaries")
-    sp.add_argument("--quality", type=float, default=1.0, help="quality score 0–1 (default 1)")
-    sp.add_argument("--revenue", type=float, help="ACO participant A+B FFS revenue, USD")
-    sp.add_argument("--msr", type=float, help="override the MSR (fraction, e.g. 0.02)")
-    sp.add_argument("--person-years", type=float, help="person-years (default: beneficiaries)")
-    sp.add_argument("--agreement-year", type=int, help="year of the agreement period (1-5)")
+    sp.add_argument("--quality", type=number_arg(0, 1), default=1.0,
+                    help="quality score 0–1 (default 1)")
+    sp.add_argument("--revenue", type=number_arg(0, 1e15),
+                    help="ACO participant A+B FFS revenue, USD")
+    sp.add_argument("--msr", type=number_arg(0, 1), help="override the MSR (fraction, e.g. 0.02)")
+    sp.add_argument("--person-years", type=number_arg(0, 20_000_000, lo_open=True),
+                    help="person-years (default: beneficiaries)")
+    sp.add_argument("--agreement-year", type=whole_arg(1, 10),
+                    help="year of the agreement period (1-10)")
     sp.add_argument("--qps-met", choices=["yes", "no"],
                     help="quality performance standard met (default: from --quality)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

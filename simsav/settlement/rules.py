@@ -160,6 +160,15 @@ def _score(c: Contract, q: F64, prior: F64 | None, pct: F64 | None) -> F64:
         improvement_full_at=c.improvement_full_at)
 
 
+def _same_shapes(kw: dict[str, Any]) -> None:
+    """Array inputs must share one shape (scalars go with anything): no silent outer product."""
+    shapes = {k: np.shape(v) for k, v in kw.items() if v is not None and np.ndim(v) > 0}
+    if len(set(shapes.values())) > 1:
+        desc = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise ValueError(f"inputs: array arguments must have one shape (or be scalars); "
+                         f"got {desc}")
+
+
 def _trusted(name: str, value: ArrayLike, **_: Any) -> F64:
     return np.asarray(value, dtype=np.float64)
 
@@ -191,7 +200,16 @@ def _inputs(contract: Contract, *, check: bool = True, **kw: Any) -> SettleInput
     mlr = None if kw["mlr"] is None else arr("mlr", kw["mlr"], lo=0.0, hi=1.0)
     arrays = [bench, exp_, n, py, q, scored, rev, year, euc, part, low]
     optional = [x for x in (qps, alt, msr, mlr) if x is not None]
+    if check:
+        _same_shapes(kw)
     shape = np.broadcast_shapes(*(np.shape(x) for x in arrays + optional))
+    if check:
+        with np.errstate(over="ignore"):
+            totals = np.broadcast_to(bench, shape) * np.broadcast_to(py, shape)
+            spent = np.broadcast_to(exp_, shape) * np.broadcast_to(py, shape)
+        if not (np.isfinite(totals).all() and np.isfinite(spent).all()):
+            raise ValueError("benchmark, expenditure: times the beneficiaries (person-years) "
+                             "they overflow; give per-capita amounts in USD")
 
     def b(x: Any) -> Any:
         return None if x is None else np.broadcast_to(x, shape)
