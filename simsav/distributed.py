@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_with_dask", "get_client", "task_ranges"]
+__all__ = ["CONNECT_TIMEOUT", "draw_with_dask", "get_client", "task_ranges"]
+
+#: Seconds to wait for a scheduler at an address before giving up.
+CONNECT_TIMEOUT = 5.0
 
 
 def task_ranges(n_sims: int, block_size: int, blocks_per_task: int) -> list[tuple[int, int]]:
@@ -61,7 +64,12 @@ def get_client(scheduler: Any, stack: ExitStack) -> Any:
             dashboard_address=":0"))
         return stack.enter_context(Client(cluster))
     if isinstance(scheduler, str) and "://" in scheduler:
-        return stack.enter_context(Client(scheduler))
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s")
+        except (OSError, TimeoutError) as err:
+            raise ValueError(f"scheduler: cannot reach a dask scheduler at {scheduler} within "
+                             f"{CONNECT_TIMEOUT:g} s ({type(err).__name__})") from None
+        return stack.enter_context(client)
     raise ValueError(
         f"scheduler: expected 'local', an address like 'tcp://host:8786' or a dask Client, "
         f"got {scheduler!r}")

@@ -15,7 +15,8 @@ same time, with a message; the lock goes with the process, even if it is killed.
 
 For tests of the guarantees, the environment variable ``SIMSAV_SIGNAL_AT`` =
 ``"FILE:SIGNAL"`` makes the process send itself ``SIGNAL`` (``SIGINT`` or ``SIGTERM``) right
-after writing ``FILE`` into the set (or at ``swap``, just before the swap).
+after writing ``FILE`` into the set (or at ``start``, once the run holds the directory, or
+at ``swap``, just before the swap).
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class OutputSet:
         except BaseException:
             self._unlock()
             raise
+        _fault("start")
         return self
 
     def path(self, name: str) -> Path:
