@@ -43,7 +43,7 @@ def test_presets_lists_all(capsys):
         (["settle", "--preset", "nope", "--benchmark", "1", "--expenditure", "1",
           "--beneficiaries", "1"], "unknown preset"),
         (["settle", "--preset", "mssp-basic-a", "--benchmark", "1", "--expenditure", "1",
-          "--beneficiaries", "-3"], "n_beneficiaries"),
+          "--beneficiaries", "-3"], "--beneficiaries"),
         (["settle", "--preset", "mssp-basic-a", "--benchmark", "nan", "--expenditure", "1",
           "--beneficiaries", "30"], "benchmark"),
         ([*SETTLE_W1[:-2], "--quality", "1.5"], "quality"),

@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -157,12 +158,13 @@ class OutputSet:
                               "to finish or choose another directory") from None
         self._lock_fd = fd
         try:
-            self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-",
-                                              dir=self.target.parent))
+            with _signals_held():  # the directory and its name, together
+                self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-",
+                                                  dir=self.target.parent))
+            _fault("start")
         except BaseException:
-            self._unlock()
+            self.__exit__(*sys.exc_info())
             raise
-        _fault("start")
         return self
 
     def path(self, name: str) -> Path:
