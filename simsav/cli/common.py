@@ -14,6 +14,8 @@ from typing import Any
 __all__ = [
     "InputError",
     "number_arg",
+    "parse_terms",
+    "term_value",
     "whole_arg",
     "clean_json",
     "compile_notice",
@@ -89,6 +91,44 @@ def number_arg(lo: float | None = None, hi: float | None = None, *,
         return value
 
     return parse
+
+
+def term_value(text: str) -> Any:
+    """A ``--term`` value read as TOML (``0.03``, ``true``, ``[0.05, 0.075]``), else text.
+
+    Examples
+    --------
+    >>> term_value("0.03"), term_value("true"), term_value("cms")
+    (0.03, True, 'cms')
+    """
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_terms(items: list[str] | None, *, designs: bool = False) -> dict[str, dict[str, Any]]:
+    """``--term [DESIGN:]KEY=VALUE`` arguments, by design name (``""``: every design).
+
+    Raises
+    ------
+    InputError
+        For an item without ``=`` or a design prefix where none is allowed.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--term: expected KEY=VALUE, got {item!r}")
+        design = ""
+        if designs and ":" in key:
+            design, _, key = key.rpartition(":")
+        elif ":" in key:
+            raise InputError(f"--term: expected KEY=VALUE, got {item!r}")
+        out.setdefault(design, {})[key.strip()] = term_value(value.strip())
+    return out
 
 
 class InputError(Exception):

@@ -12,6 +12,7 @@ from simsav.cli.common import (
     compile_notice,
     load_scenario_arg,
     number_arg,
+    parse_terms,
     print_json,
     progress,
     whole_arg,
@@ -134,7 +135,7 @@ def _run_sims(args: argparse.Namespace, scn: Any, update: Any) -> tuple[Any, Any
 def _cmd_run(args: argparse.Namespace) -> int:
     from simsav.results.output_set import OutputError, OutputSet
 
-    scn = load_scenario_arg(args.scenario)
+    scn = _with_terms(load_scenario_arg(args.scenario), args.term)
     out = None
     if args.out:
         out = OutputSet(args.out, about={"scenario": scn.name, "scenario_sha256": scn.digest()})
@@ -170,6 +171,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if written:
             print(f"wrote {args.out}: {', '.join(written)}")
     return 0
+
+
+def _with_terms(scn: Any, items: list[str] | None) -> Any:
+    """The scenario with ``--term`` overrides applied to its designs, validated again."""
+    from simsav.scenario import ScenarioError, parse_scenario
+
+    terms = parse_terms(items, designs=True)
+    if not terms:
+        return scn
+    names = {d.name for d in scn.designs}
+    unknown = sorted(set(terms) - names - {""})
+    if unknown:
+        raise InputError(f"--term: no design named {unknown[0]!r}; designs: "
+                         f"{', '.join(sorted(names))}")
+    data = scn.model_dump(mode="json", exclude_none=True)
+    for d in data["designs"]:
+        d.update(terms.get("", {}))
+        d.update(terms.get(d["name"], {}))
+    try:
+        return parse_scenario(data, source="--term")
+    except ScenarioError as e:
+        raise InputError(str(e)) from None
 
 
 def _simulate_and_summarize(args: argparse.Namespace, scn: Any, n: int) -> tuple[Any, ...]:
@@ -332,6 +355,9 @@ def register(add: Callable[..., Any]) -> None:
                          "P(earn) is within ±X (e.g. 0.005)")
     sp.add_argument("--max-sims", type=whole_arg(1, MAX_SIMS), default=1_000_000,
                     help="with --target-se, the most sims to run (default 1000000)")
+    sp.add_argument("--term", action="append", metavar="[DESIGN:]KEY=VALUE",
+                    help="override a contract term in every design, or in the named one "
+                         "(repeatable; values as in TOML), e.g. --term msr=0.01")
 
     sp = add("compare", "Designs from several scenarios side by side in one table.",
              _cmd_compare)

@@ -6,7 +6,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from simsav.cli.common import InputError, money, number_arg, pct, print_json, whole_arg
+from simsav.cli.common import (
+    InputError,
+    money,
+    number_arg,
+    parse_terms,
+    pct,
+    print_json,
+    whole_arg,
+)
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -50,8 +58,11 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     from simsav.settlement.rules import settle_one
 
     contract = get_preset(args.preset)
+    terms = parse_terms(args.term).get("", {})
     if args.msr is not None:
-        contract = contract.with_terms(msr=args.msr)
+        terms["msr"] = args.msr
+    if terms:
+        contract = contract.with_terms(**terms)
     inputs: dict[str, Any] = dict(
         benchmark=args.benchmark,
         expenditure=args.expenditure,
@@ -66,6 +77,10 @@ def _cmd_settle(args: argparse.Namespace) -> int:
         inputs["agreement_year"] = args.agreement_year
     if args.qps_met is not None:
         inputs["qps_met"] = args.qps_met == "yes"
+    if args.low_revenue:
+        inputs["low_revenue"] = True
+    if args.euc_fraction is not None:
+        inputs["euc_fraction"] = args.euc_fraction
     try:
         r = settle_one(contract, **inputs)
     except ValueError as e:
@@ -116,4 +131,12 @@ def register(add: Callable[..., Any]) -> None:
                     help="year of the agreement period (1-10)")
     sp.add_argument("--qps-met", choices=["yes", "no"],
                     help="quality performance standard met (default: from --quality)")
+    sp.add_argument("--low-revenue", action="store_true",
+                    help="a low-revenue ACO (may share below the MSR at a reduced rate)")
+    sp.add_argument("--euc-fraction", type=number_arg(0, 1),
+                    help="share of losses forgiven for extreme and uncontrollable "
+                         "circumstances")
+    sp.add_argument("--term", action="append", metavar="KEY=VALUE",
+                    help="any contract term, e.g. --term benchmark_discount=0.03 or --term "
+                         "alternative_standard=0.4 (repeatable; values as in TOML)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

@@ -81,7 +81,9 @@ def probability_from_counts(k: ArrayLike, n: int, *, level: float = 0.95) -> Est
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     se = np.sqrt(centre * (1 - centre) / (n + z * z))
-    return Estimate(p, se, np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0))
+    low = np.where(p <= 0.0, 0.0, np.maximum(centre - half, 0.0))  # exact at the ends
+    high = np.where(p >= 1.0, 1.0, np.minimum(centre + half, 1.0))
+    return Estimate(p, se, low, high)
 
 
 def mean(values: ArrayLike, *, level: float = 0.95) -> Estimate:

@@ -57,6 +57,8 @@ _PROBS: dict[str, tuple[Callable[[dict[str, np.ndarray]], np.ndarray], str]] = {
     "p_owe_loss": (lambda a: a["outcome"] == -1, "probability of owing shared losses"),
     "p_corridor": (lambda a: a["outcome"] == 0,
                    "probability of neither (corridor or below the MSR)"),
+    "p_reduced": (lambda a: a["outcome"] == 2,
+                  "probability of sharing below the MSR at the reduced rate (low revenue)"),
     "p_earn": (lambda a: a["earned_savings"] > 0, "probability of earning shared savings"),
 }
 

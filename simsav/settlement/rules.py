@@ -52,8 +52,10 @@ __all__ = [
     "settle_trusted",
 ]
 
-#: Outcome codes: 1 = shared savings (cleared the MSR), 0 = neither, −1 = shared losses.
-OUTCOME_LABELS = {1: "savings", 0: "corridor", -1: "losses"}
+#: Outcome codes: 1 = shared savings (cleared the MSR), 0 = neither (the corridor, or
+#: savings below the MSR), −1 = shared losses, 2 = savings below the MSR shared at the
+#: reduced rate of a low-revenue ACO (42 CFR 425.605(h)).
+OUTCOME_LABELS = {1: "savings", 0: "corridor", -1: "losses", 2: "below-msr-reduced"}
 
 F64 = NDArray[np.float64]
 Bools = NDArray[np.bool_]
@@ -331,6 +333,7 @@ def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
     else:
         earned = np.minimum(shared, cap) * (1.0 - c.sequestration)
         seq = np.minimum(shared, cap) * c.sequestration
+    s["outcome"] = np.where(below & (shared > 0), 2, outcome).astype(np.int8)
     s.update(quality_met=quality_met, final_sharing_rate=fsr, shared_savings=shared,
              sequestration=seq, payment_cap=cap, earned_savings=earned,
              withheld=earned * c.withhold, _standard_ok=standard_ok)
