@@ -37,17 +37,6 @@ __all__ = [
 ]
 
 
-def _check_method(scenario: Scenario, method: str) -> None:
-    if method not in DRAW_METHODS:
-        raise ValueError(f"draws: must be one of {', '.join(DRAW_METHODS)}, got {method!r}")
-    if method == "aggregate":
-        if not scenario.attribution.is_trivial:
-            raise ValueError("draws: the aggregate fast path has no attribution; use "
-                             "'per-beneficiary'")
-        if scenario.agreement.base_years + scenario.agreement.years > 1:
-            raise ValueError("draws: the aggregate fast path covers one-year scenarios only")
-
-
 class ResourceError(ValueError):
     """A run would need more memory than the machine has; the message gives the options."""
 

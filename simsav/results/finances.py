@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -12,14 +13,9 @@ from simsav.results.intervals import Estimate, mean, probability, quantile
 __all__ = ["finance_summary"]
 
 
-def _put(out: dict[str, xr.DataArray], name: str, est: Estimate, dims: tuple[str, ...],
-         units: str, long_name: str) -> None:
-    for prefix, arr, what in (("", est.value, long_name),
-                              ("se_", est.se, f"Monte Carlo standard error of {name}"),
-                              ("low_", est.low, f"lower end of the interval of {name}"),
-                              ("high_", est.high, f"upper end of the interval of {name}")):
-        out[prefix + name] = xr.DataArray(np.asarray(arr, dtype=np.float64), dims=dims,
-                                          attrs={"units": units, "long_name": what})
+def _put(out: dict[str, Any], name: str, est: Estimate, dims: tuple[str, ...], units: str,
+         long_name: str) -> None:
+    out.update(est.variables(name, dims, units, long_name))
 
 
 def finance_summary(ds: xr.Dataset, *, confidence: float | None = None,

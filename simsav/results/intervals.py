@@ -18,7 +18,7 @@ of the remaining shape. ``level`` is the two-sided confidence level (0.95 by def
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -45,6 +45,23 @@ class Estimate(NamedTuple):
     se: F64
     low: F64
     high: F64
+
+    def variables(self, name: str, dims: tuple[str, ...], units: str,
+                  long_name: str) -> dict[str, Any]:
+        """The figure as Dataset variables ``name``, ``se_name``, ``low_name``, ``high_name``.
+
+        Returns
+        -------
+        dict of str to (dims, values, attrs)
+            Ready for :class:`xarray.Dataset`.
+        """
+        return {prefix + name: (dims, np.asarray(arr, dtype=np.float64),
+                                {"units": units, "long_name": what})
+                for prefix, arr, what in (
+                    ("", self.value, long_name),
+                    ("se_", self.se, f"Monte Carlo standard error of {name}"),
+                    ("low_", self.low, f"lower end of the interval of {name}"),
+                    ("high_", self.high, f"upper end of the interval of {name}"))}
 
 
 def z_value(level: float) -> float:

@@ -81,12 +81,7 @@ def _qname(q: float) -> str:
 
 def _put(out: dict[str, Any], name: str, est: Estimate, dims: tuple[str, ...], units: str,
          long_name: str) -> None:
-    for prefix, arr, what in (("", est.value, long_name),
-                              ("se_", est.se, f"Monte Carlo standard error of {name}"),
-                              ("low_", est.low, f"lower end of the interval of {name}"),
-                              ("high_", est.high, f"upper end of the interval of {name}")):
-        out[prefix + name] = xr.DataArray(np.asarray(arr, dtype=np.float64), dims=dims,
-                                          attrs={"units": units, "long_name": what})
+    out.update(est.variables(name, dims, units, long_name))
 
 
 _VARS = ["outcome", "earned_savings", "shared_losses", "aco_net", "aco_paid", "payer_net",

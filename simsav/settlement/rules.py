@@ -40,6 +40,7 @@ from simsav.contracts import Contract
 from simsav.contracts.msr import interpolate_table
 from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS
 from simsav.settlement.quality import effective_quality
+from simsav.validation import checked_array
 
 __all__ = [
     "OUTCOME_LABELS",
@@ -125,22 +126,7 @@ class SettleInputs:
 
 
 # ----------------------------------------------------------------------------- boundary
-def _arr(name: str, value: ArrayLike, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, allow_nan: bool = False) -> F64:
-    a = np.asarray(value, dtype=np.float64)
-    if not allow_nan and np.isnan(a).any():
-        raise ValueError(f"{name}: must be a number, got NaN")
-    finite = a[~np.isnan(a)]
-    if np.isinf(finite).any():
-        raise ValueError(f"{name}: must be finite, got inf")
-    if lo is not None:
-        bad = finite <= lo if lo_open else finite < lo
-        if bad.any():
-            rel = ">" if lo_open else ">="
-            raise ValueError(f"{name}: must be {rel} {lo}, got {float(finite[bad].flat[0])!r}")
-    if hi is not None and (finite > hi).any():
-        raise ValueError(f"{name}: must be <= {hi}, got {float(finite[finite > hi].flat[0])!r}")
-    return a
+_arr = checked_array
 
 
 def _bool(name: str, value: ArrayLike | None) -> Bools | None:
