@@ -59,3 +59,9 @@ def test_no_reference_to_files_outside_the_repository(path):
     hits = [(i, line.strip()) for i, line in enumerate(path.read_text().splitlines(), 1)
             if _OUTSIDE.search(line)]
     assert not hits, f"{path.relative_to(ROOT)} cites files outside the repository: {hits}"
+
+
+def test_readme_lists_every_preset():
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in PRESETS if f"`{name}`" not in readme]
+    assert missing == []

@@ -58,7 +58,8 @@ class Figure(NamedTuple):
     png: bytes
 
 
-#: Headline figures of the *Summary* sheet and table: (metric, label, units).
+#: Headline figures of the *Summary* sheet and table: (metric, label, units); those the
+#: summary does not give are left out.
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("p_clear_msr", "P(clear MSR)", "1"),
     ("p_owe_loss", "P(owe losses)", "1"),
@@ -66,6 +67,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("expected_earned", "E[earned savings]", "USD"),
     ("expected_losses", "E[shared losses]", "USD"),
     ("expected_aco_net", "E[ACO net]", "USD"),
+    ("expected_aco_paid", "E[paid to ACO]", "USD"),
     ("expected_payer_net", "E[payer net]", "USD"),
     ("aco_net_q5", "ACO net, 5%", "USD"),
     ("aco_net_q95", "ACO net, 95%", "USD"),
@@ -206,13 +208,18 @@ def with_se(value: float, se: float, units: str) -> str:
     return text if not math.isfinite(se) else f"{text} ± {_fmt(se, units)}"
 
 
+def _headline(rep: Report) -> list[tuple[str, str, str]]:
+    have = set(rep.table["metric"])
+    return [h for h in HEADLINE if h[0] in have]
+
+
 def _headline_rows(rep: Report) -> list[tuple[str, int, list[tuple[float, float, str]]]]:
     t = rep.table.set_index(["design", "year", "metric"])
     rows = []
     for d in dict.fromkeys(rep.table["design"]):
         for y in rep.years:
             cells = []
-            for metric, _, units in HEADLINE:
+            for metric, _, units in _headline(rep):
                 key = (d, y, metric)
                 cells.append((float(t.loc[key, "value"]), float(t.loc[key, "se"]), units)
                              if key in t.index else (math.nan, math.nan, units))
@@ -273,9 +280,9 @@ def write_workbook(rep: Report, path: str | Path) -> Path:
         ws.column_dimensions[col].width = width
 
     ws = wb.create_sheet("Summary")
-    ws.append(["Design", "Year"] + [x for _, label, _ in HEADLINE for x in (label, "± SE")])
-    ws.append(["", ""] + [x for _, _, u in HEADLINE
-                          for x in (_units_label(u), "Monte Carlo SE")])
+    head = _headline(rep)
+    ws.append(["Design", "Year"] + [x for _, label, _ in head for x in (label, "± SE")])
+    ws.append(["", ""] + [x for _, _, u in head for x in (_units_label(u), "Monte Carlo SE")])
     for r in (1, 2):
         _header(ws, r, bold, head_fill)
     for d, y, cells in _headline_rows(rep):
@@ -285,7 +292,7 @@ def write_workbook(rep: Report, path: str | Path) -> Path:
                 ws.cell(ws.max_row, 3 + 2 * j + k).number_format = _XL_FORMATS[units]
     ws.freeze_panes = "C3"
     ws.column_dimensions["A"].width = 30
-    for j in range(3, 3 + 2 * len(HEADLINE)):
+    for j in range(3, 3 + 2 * len(head)):
         ws.column_dimensions[get_column_letter(j)].width = 15
 
     years = rep.table[rep.table["year"] != "agreement"]
@@ -411,7 +418,7 @@ def render_html(rep: Report) -> str:
                  'standard error (± SE, in grey); amounts are per year in USD, positive when '
                  'paid to the ACO.</p>')
     parts.append("<h2>Headline figures</h2>")
-    head = ["Design", "Year"] + [label for _, label, _ in HEADLINE]
+    head = ["Design", "Year"] + [label for _, label, _ in _headline(rep)]
     rows = [[d, y, *(_se_cell(v, se, u) for v, se, u in cells)]
             for d, y, cells in _headline_rows(rep)]
     parts.append('<div class="wide">' + _table(head, rows, num_from=2) + "</div>")
