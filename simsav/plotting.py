@@ -6,6 +6,7 @@ matplotlib is imported inside the functions; ``show()`` is never called.
 from __future__ import annotations
 
 import io
+import json
 import tomllib
 from collections.abc import Sequence
 from typing import Any
@@ -274,7 +275,17 @@ def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
     ax.set_xlabel("Assigned beneficiaries (log scale)")
     ax.set_ylabel("Minimum savings rate, % of benchmark")
     alpha = ds.attrs.get("alpha", float("nan"))
-    ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}")
+    ctx = []
+    try:
+        ctx.append(f"{json.loads(ds.attrs['spending'])['model']} spending")
+    except (KeyError, TypeError, ValueError):
+        pass
+    if ds.attrs.get("n_sims"):
+        ctx.append(f"{int(ds.attrs['n_sims']):,} sims per size")
+    if int(ds.attrs.get("years", 1)) > 1:
+        ctx.append(f"{int(ds.attrs['years'])} years reconciled together")
+    ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}"
+                 + (f"\n{', '.join(ctx)}" if ctx else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax

@@ -17,9 +17,9 @@ Examples
 --------
 >>> import simsav as ss
 >>> from simsav.plotting import report_figures
->>> ds = ss.simulate(ss.load_scenario("scenarios/rural-aco-5k.toml"), n_sims=200)
->>> figs = report_figures(ds)
->>> paths = write_report(ds, "out/report", figures=figs)  # doctest: +SKIP
+>>> ds = ss.simulate(ss.load_scenario("rural-aco-5k.toml"), n_sims=2000)  # doctest: +SKIP
+>>> write_report(ds, "report/", figures=report_figures(ds))  # doctest: +SKIP
+{'xlsx': PosixPath('report/report.xlsx'), 'html': PosixPath('report/report.html')}
 """
 
 from __future__ import annotations
