@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
@@ -97,8 +98,28 @@ def _context(ds: xr.Dataset, year: Any = None) -> str:
 
 
 def _summary_of(ds: xr.Dataset) -> Any:
-    """The tidy summary of ``ds``: the figures the plots mark (means, 5%/95% points)."""
-    return summary_long(summarize(ds))
+    """The tidy summary of ``ds``: the figures the plots mark (means, 5%/95% points).
+
+    A Dataset that cannot be summarized (a subset holding ``aco_net`` alone) gets the same
+    three figures computed here, so the plot still draws.
+    """
+    try:
+        return summary_long(summarize(ds))
+    except (KeyError, ValueError):
+        net = ds["aco_net"]
+        n = ds.sizes["sim"]
+        rows = []
+        for metric, da, se in (
+                ("expected_aco_net", net.mean("sim"), net.std("sim", ddof=1) / np.sqrt(n)),
+                ("aco_net_q5", net.quantile(0.05, "sim"), None),
+                ("aco_net_q95", net.quantile(0.95, "sim"), None)):
+            for d in ds["design"].values:
+                for y in ds["year"].values:
+                    rows.append({"design": str(d), "year": int(y), "metric": metric,
+                                 "value": float(da.sel(design=d, year=y)),
+                                 "se": float("nan") if se is None else
+                                 float(se.sel(design=d, year=y))})
+        return pd.DataFrame(rows)
 
 
 def _marks(table: Any, name: str, year: Any) -> dict[str, float]:

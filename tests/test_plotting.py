@@ -221,3 +221,11 @@ def test_probabilities_by_size_ticks_read_1k_5k():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1k", "5k", "10k"]
     assert "100 sims" in ax.get_title()
     plt.close(ax.figure)
+
+
+def test_payouts_of_a_subset_holding_aco_net_alone(ds):
+    sub = ds[["aco_net"]]
+    ax = plot_payout_distribution(sub)
+    means = [ln.get_xdata()[0] for ln in ax.lines if ln.get_marker() == "D"]
+    np.testing.assert_allclose(means, ds["aco_net"].isel(year=-1).mean("sim").values)
+    plt.close(ax.figure)

@@ -89,8 +89,16 @@ def _normalize(df: pd.DataFrame) -> pd.DataFrame:
         if col not in out:
             out[col] = np.nan if col in ("se", "low", "high") else ""
     out["year"] = pd.Series([_year(y) for y in out["year"]], index=out.index, dtype=object)
+    missing = out["units"].isna() | (out["units"].astype(str) == "")
+    if missing.any():  # a table without units: probabilities and rates are "1", money "USD"
+        out.loc[missing, "units"] = [_units_of(str(m)) for m in out.loc[missing, "metric"]]
     out["design"] = out["design"].astype(str)
     return out[COLUMNS].reset_index(drop=True)
+
+
+def _units_of(metric: str) -> str:
+    name = metric.removeprefix("agreement_")
+    return "1" if name.startswith("p_") or "rate" in name else "USD"
 
 
 def _z(level: float) -> float:
