@@ -63,3 +63,25 @@ def test_round_trip_multi_year_providers_finances(tmp_path):
     ds = simulate(scn, n_sims=60)
     assert {"provider_payout", "fin_net", "aco_paid"} <= set(ds.data_vars)
     xr.testing.assert_identical(ds, open_dataset(save_dataset(ds, tmp_path / "r.nc")))
+
+
+def test_netcdf_compressed_with_cf_attributes(tmp_path):
+    import netCDF4
+    import numpy as np
+
+    ds = simulate(SCN, n_sims=2_000)
+    p = save_dataset(ds, tmp_path / "r.nc")
+    raw = save_dataset(ds, tmp_path / "raw.nc", complevel=0)
+    assert p.stat().st_size < 0.6 * raw.stat().st_size
+    with netCDF4.Dataset(p) as nc:
+        assert nc.getncattr("Conventions").startswith("CF-")
+        assert nc["aco_net"].filters()["zlib"] and nc["earned_savings"].filters()["zlib"]
+        out = nc["outcome"]
+        assert list(out.flag_values) == [-1, 0, 1] and out.flag_values.dtype == np.int8
+        assert out.flag_meanings.split() == [
+            "shared_losses", "corridor_or_below_msr", "shared_savings"]
+        for coord in ("sim", "year", "design", "preset"):
+            assert nc[coord].getncattr("long_name"), coord
+    # the flags say what the values mean: every value present is a declared flag
+    back = open_dataset(p)
+    assert set(np.unique(back["outcome"].values)) <= set(back["outcome"].attrs["flag_values"])

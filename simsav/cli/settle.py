@@ -26,9 +26,30 @@ EXAMPLES = {
 }
 
 
+def _print_sources(as_json: bool) -> int:
+    from simsav.contracts.sources import RELIABILITY, SOURCES
+
+    if as_json:
+        print_json({"reliability": RELIABILITY,
+                    "sources": {k: s._asdict() for k, s in SOURCES.items()}})
+        return 0
+    print("Source tags: [LETTER SOURCE], e.g. [V 42 CFR 425.604(b)], [S RF2026], [D HDM], "
+          "[U: assumed].\nA regulation is cited by its section; other sources by the ids "
+          "below.\n\nReliability")
+    for k, v in RELIABILITY.items():
+        print(f"  {k}  {v}")
+    print("\nSources")
+    width = max(len(k) for k in SOURCES)
+    for k, src in SOURCES.items():
+        print(f"  {k:<{width}}  {src.citation}\n  {'':<{width}}  {src.where}")
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from simsav.contracts import PRESETS
 
+    if args.sources:
+        return _print_sources(args.json)
     if args.json:
         print_json({name: c.model_dump(mode="json") for name, c in PRESETS.items()})
         return 0
@@ -39,6 +60,8 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         print(f"{name:28s} {side:9s}  max share {c.max_sharing_rate:4.0%}  MSR {msr}")
         if args.verbose:
             print(f"    {c.description}\n")
+    if args.verbose:
+        print("Source tags are keyed by `simsav presets --sources`.")
     return 0
 
 
@@ -109,6 +132,8 @@ def register(add: Callable[..., Any]) -> None:
     """Add this module's commands: ``add(name, help, func)`` returns the subparser."""
     sp = add("presets", "List the named contract presets.", _cmd_presets)
     sp.add_argument("--verbose", "-v", action="store_true", help="show each preset's sources")
+    sp.add_argument("--sources", action="store_true",
+                    help="print the key to the source tags ([V], [S], RF2026, HDM, ...)")
     sp.add_argument("--json", action="store_true", help="print every term as JSON")
 
     sp = add("settle", "Settle one ACO-year under a preset: a readable waterfall.", _cmd_settle)

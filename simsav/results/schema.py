@@ -10,7 +10,9 @@ variables come from :data:`simsav.settlement.fields.FIELDS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from simsav.settlement.fields import FIELDS
@@ -139,12 +141,26 @@ def validate_dataset(ds: xr.Dataset) -> None:
                 raise ValueError(f"{name}: attribute {attr!r} missing")
 
 
-def var_attrs(name: str) -> dict[str, str]:
-    """The attrs of schema variable ``name``."""
+#: CF flag attributes of coded variables (``flag_values`` in the variable's own dtype).
+FLAGS: dict[str, dict[str, Any]] = {
+    "outcome": {"flag_values": np.array([-1, 0, 1], dtype=np.int8),
+                "flag_meanings": "shared_losses corridor_or_below_msr shared_savings"},
+}
+
+
+def var_attrs(name: str) -> dict[str, Any]:
+    """The attrs of schema variable ``name`` (CF flags for a coded variable).
+
+    Examples
+    --------
+    >>> var_attrs("outcome")["flag_meanings"]
+    'shared_losses corridor_or_below_msr shared_savings'
+    """
     v = ALL_VARIABLES[name]
-    attrs = {"units": v.units, "long_name": v.long_name}
+    attrs: dict[str, Any] = {"units": v.units, "long_name": v.long_name}
     if v.puf_column:
         attrs["puf_column"] = v.puf_column
+    attrs.update(FLAGS.get(name, {}))
     return attrs
 
 

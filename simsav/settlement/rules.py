@@ -2,7 +2,8 @@
 
 :func:`settle` applies a :class:`~simsav.contracts.Contract` to arrays of benchmarks and
 expenditures, vectorized with numpy, in the order of CMS's settlement reports (Table 3 of
-the Financial Reconciliation Report, rows [A]–[GG]) and ``contract-rules.md`` §1:
+the Financial Reconciliation Report, rows [A]–[GG]; source tags are keyed in
+:mod:`simsav.contracts.sources`):
 
 1. :func:`_savings` — gross savings ``(B − E) × person-years`` against the (discounted)
    benchmark, and the savings rate [V CFR604(d), CFR605(d)];
@@ -489,8 +490,9 @@ def settle(
 
     Examples
     --------
-    Worked example W1 of ``contract-rules.md``: Track 1, 20,000 beneficiaries, benchmark
-    $12,000, expenditure $11,500, quality 0.9 — 45% of $10M before sequestration.
+    A worked example by hand from 42 CFR 425.604: Track 1, 20,000 beneficiaries,
+    benchmark $12,000, expenditure $11,500, quality 0.9 — savings of $10M clear the 2.5%
+    MSR, shared at 50% × 0.9 = 45%: $4.5M before sequestration.
 
     >>> from simsav.contracts import get_preset
     >>> s = settle(get_preset("mssp-track1-2012"), benchmark=12_000, expenditure=11_500,
