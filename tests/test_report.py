@@ -193,7 +193,8 @@ def test_report_command_from_scenario_and_from_results(tmp_path, capsys):
     out = tmp_path / "rep"
     argv = ["report", "scenarios/rural-aco-5k.toml", "--sims", "150", "--out", str(out), "-q"]
     assert main(argv) == 0
-    assert {p.name for p in out.iterdir()} == {"report.xlsx", "report.html", "results.nc"}
+    assert {p.name for p in out.iterdir()} == {"report.xlsx", "report.html", "results.nc",
+                                             "manifest.json"}
     again = tmp_path / "again"
     assert main(["report", str(out / "results.nc"), "--out", str(again)]) == 0
     assert {p.name for p in again.iterdir()} == {"report.xlsx", "report.html"}
