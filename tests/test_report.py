@@ -197,7 +197,7 @@ def test_report_command_from_scenario_and_from_results(tmp_path, capsys):
                                              "manifest.json"}
     again = tmp_path / "again"
     assert main(["report", str(out / "results.nc"), "--out", str(again)]) == 0
-    assert {p.name for p in again.iterdir()} == {"report.xlsx", "report.html"}
+    assert {p.name for p in again.iterdir()} == {"report.xlsx", "report.html", "manifest.json"}
     assert "wrote" in capsys.readouterr().out
 
 
