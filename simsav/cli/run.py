@@ -76,6 +76,13 @@ def _print_rows(summary: Any, columns: list[tuple[str, str, str]], year: int | N
                                             zip(row, widths, strict=True)))
 
 
+def _year_columns(summary: Any) -> list[tuple[str, str, str]]:
+    """The year table's columns; P(reduced) only where a low-revenue ACO shares below the MSR."""
+    if float(summary["p_reduced"].max()) > 0:
+        return [*_YEAR_COLUMNS[:2], ("p_reduced", "P(reduced <MSR)", "p"), *_YEAR_COLUMNS[2:]]
+    return _YEAR_COLUMNS
+
+
 def _print_summary(scn: Any, summary: Any, fin: Any, *, n: int, seed: Any) -> None:
     years = [int(y) for y in summary["year"].values]
     span = "one year" if len(years) == 1 else f"a {len(years)}-year agreement"
@@ -84,7 +91,7 @@ def _print_summary(scn: Any, summary: Any, fin: Any, *, n: int, seed: Any) -> No
     for y in years:
         head = f"Year {y}" if len(years) > 1 else "The year"
         print(f"\n{head} (annual settlement; 'paid' includes any deferred true-up)")
-        _print_rows(summary, _YEAR_COLUMNS, y)
+        _print_rows(summary, _year_columns(summary), y)
     if len(years) > 1:
         print(f"\nThe agreement as a whole ({len(years)} years)")
         _print_rows(summary, _AGREEMENT_COLUMNS, None)

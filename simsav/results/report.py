@@ -64,6 +64,8 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("p_clear_msr", "P(clear MSR)", "1"),
     ("p_owe_loss", "P(owe losses)", "1"),
     ("p_corridor", "P(corridor)", "1"),
+    ("p_reduced", "P(reduced, below MSR)", "1"),
+    ("aco_net_tail_95", "ACO net, worst 5%", "USD"),
     ("expected_earned", "E[earned savings]", "USD"),
     ("expected_losses", "E[shared losses]", "USD"),
     ("expected_aco_net", "E[ACO net]", "USD"),
