@@ -210,9 +210,16 @@ def with_se(value: float, se: float, units: str) -> str:
     return text if not math.isfinite(se) else f"{text} ± {_fmt(se, units)}"
 
 
+#: Headline figures shown only when some design has them (a low-revenue ACO's sharing).
+_WHEN_NONZERO = {"p_reduced"}
+
+
 def _headline(rep: Report) -> list[tuple[str, str, str]]:
-    have = set(rep.table["metric"])
-    return [h for h in HEADLINE if h[0] in have]
+    t = rep.table
+    have = set(t["metric"])
+    zero = {m for m in _WHEN_NONZERO if m in have
+            and not (t.loc[t["metric"] == m, "value"].abs() > 0).any()}
+    return [h for h in HEADLINE if h[0] in have and h[0] not in zero]
 
 
 def _headline_rows(rep: Report) -> list[tuple[str, int, list[tuple[float, float, str]]]]:
