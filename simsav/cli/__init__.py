@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simsav import __version__
-from simsav.cli import msr, puf, run, settle
+from simsav.cli import msr, puf, reach, run, settle
 from simsav.cli.common import InputError
 
 __all__ = ["main"]
 
-_MODULES = (run, msr, puf, settle)
+_MODULES = (run, msr, puf, reach, settle)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 

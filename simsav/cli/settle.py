@@ -29,7 +29,9 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         side = "two-sided" if c.two_sided else "one-sided"
         msr = c.msr if isinstance(c.msr, str) else (
             f"{c.msr:.1%}" if isinstance(c.msr, float) else "table")
-        print(f"{name:28s} {side:9s}  max share {c.max_sharing_rate:4.0%}  MSR {msr}")
+        share = (f"max share {c.max_sharing_rate:4.0%}" if c.risk_corridors is None else
+                 f"corridors {c.risk_corridors.savings[0].share:4.0%} first band")
+        print(f"{name:32s} {side:9s}  {share}  MSR {msr}")
         if args.verbose:
             print(f"    {c.description}\n")
     return 0
