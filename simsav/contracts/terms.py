@@ -445,7 +445,7 @@ def inapplicable(contract: Contract, terms: set[str]) -> list[tuple[str, str]]:
     Examples
     --------
     >>> inapplicable(Contract(loss_rate=0.3), {"loss_rate", "msr"})[0][1]
-    "does not apply: it needs two_sided = true and loss_rate_method = 'fixed'"
+    "does not apply: it needs two_sided = true, loss_rate_method = 'fixed' and no risk_corridors"
     """
     fields = Contract.model_fields
     return [(name, f"does not apply: it needs {needs}")
