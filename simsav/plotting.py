@@ -20,6 +20,7 @@ __all__ = [
     "plot_probabilities_by_size",
     "waterfall_steps",
     "plot_fan_chart",
+    "plot_benchmark_fan",
 ]
 
 
@@ -288,5 +289,42 @@ def plot_fan_chart(
     ax.set_xlabel("Agreement year")
     ax.set_ylabel("Cumulative net payment to the ACO, $ millions")
     ax.set_title(f"Cumulative payout over the agreement — {name}")
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    return ax
+
+
+def plot_benchmark_fan(ds: xr.Dataset, *, ax: Any = None) -> Any:
+    """Fan chart of the benchmark against the realised spending over the agreement.
+
+    Per agreement year, the spread over sims of ``benchmark / expenditure − 1``
+    (:func:`simsav.analysis.current_models.benchmark_spread`): without rebasing it widens
+    as the errors of the trend update compound.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.simulate`, a multi-year agreement.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from simsav.analysis.current_models import benchmark_spread
+
+    ax = _axes(ax)
+    s = benchmark_spread(ds)
+    q = s["ratio_quantiles"].values * 100
+    years = ds["year"].values
+    ax.fill_between(years, q[0], q[4], alpha=0.2, color="C2", linewidth=0,
+                    label="5–95% of sims")
+    ax.fill_between(years, q[1], q[3], alpha=0.35, color="C2", linewidth=0,
+                    label="25–75% of sims")
+    ax.plot(years, q[2], "o-", color="C2", label="median")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    ax.set_xticks(years)
+    ax.set_xlabel("Agreement year")
+    ax.set_ylabel("Benchmark above realised spending, %")
+    ax.set_title(f"Benchmark against spending — {ds.attrs.get('scenario', '')}")
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     return ax

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simsav.draw.aggregate import simulate_group_sums_aggregate
-from simsav.draw.agreement import build_benchmarks
+from simsav.draw.agreement import build_benchmarks, build_blend_benchmarks, trend_paths
 from simsav.draw.attribution import attributed_sums, benchmark_per_capita
 from simsav.draw.groups import simulate_group_stats, simulate_group_sums
 from simsav.draw.panel import simulate_panel_excess, simulate_panel_sums
@@ -190,7 +190,17 @@ def draw_blocks(
         sums, attributed = simulate_panel_sums(
             pairs, n, total, persistence=ag.persistence, seed=root, block_size=bs,
             n_threads=n_threads, first_block=first_block, on_block=on_block), {}
-    growth = (1.0 + ag.trend) ** np.arange(total)
+    paths = None
+    if ag.update == "blend":
+        def drawn(sd: float, name: str) -> F64:
+            return sd * normals(total, name) if sd > 0 else np.zeros((n, total))
+
+        paths = trend_paths(ag, drawn(ag.national_trend_sd, "national_trend"),
+                            drawn(ag.regional_trend_sd, "regional_trend"),
+                            drawn(ag.trend_error_sd, "trend_error"))
+        growth = paths.growth
+    else:
+        growth = np.broadcast_to((1.0 + ag.trend) ** np.arange(total), (n, total))
     tau = np.full(n, aco.true_savings)
     ts_sd = aco.true_savings_sd_at(n_total)
     if ts_sd > 0:
@@ -198,7 +208,7 @@ def draw_blocks(
     actual = sums.sum(axis=2) / n_total * growth
     actual[:, b:] *= (1.0 - tau)[:, None]
     if excess is not None:  # scaled as the spending is: trend, true savings, risk
-        excess = excess * growth[None, :, None, None]
+        excess = excess * growth[:, :, None, None]
         excess[:, b:] *= (1.0 - tau)[:, None, None, None]
     out: dict[str, F64] = {}
     panel = None
@@ -209,11 +219,11 @@ def draw_blocks(
         out["n_beneficiaries"] = n_att[:, None]
     if scenario.providers is not None:
         delta = provider_effects(scenario, n, root, bs, first_block)
-        panel = sums * growth[None, :, None]
+        panel = sums * growth[:, :, None]
         panel[:, b:, :] *= (1.0 - tau[:, None, None] - delta[:, None, :])
         actual = panel.sum(axis=2) / n_total
         if excess is not None:
-            excess = excess * growth[None, :, None, None]
+            excess = excess * growth[:, :, None, None]
             excess[:, b:] *= (1.0 - tau[:, None, None, None] - delta[:, None, :, None])
     risk = np.ones((n, years))
     if ag.risk_growth != 0.0 or ag.risk_growth_sd > 0.0:
@@ -225,11 +235,14 @@ def draw_blocks(
         if excess is not None:
             excess[:, b:] *= risk[:, :, None, None]
     credited = risk if ag.risk_cap is None else np.minimum(risk, 1.0 + ag.risk_cap)
-    trend_err = np.zeros((n, total))
-    if ag.trend_error_sd > 0 and ag.benchmark != "expected":
-        trend_err = ag.trend_error_sd * normals(total, "trend_error")
     mu_t = benchmark_per_capita(pairs, scenario.attribution)
-    bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
+    if paths is not None:
+        bench = build_blend_benchmarks(ag, actual, mu_t, paths) * credited
+    else:
+        trend_err = np.zeros((n, total))
+        if ag.trend_error_sd > 0 and ag.benchmark != "expected":
+            trend_err = ag.trend_error_sd * normals(total, "trend_error")
+        bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
     be_sd = aco.benchmark_error_sd_at(n_total)
     if be_sd > 0:
         bench = bench * np.maximum(1.0 + be_sd * normals(years, "benchmark_error"), 1e-6)
