@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from simsav.analysis.current_models import benchmark_spread
 from simsav.contracts.msr import cms_msr
 
 __all__ = [
@@ -310,8 +311,6 @@ def plot_benchmark_fan(ds: xr.Dataset, *, ax: Any = None) -> Any:
     -------
     matplotlib.axes.Axes
     """
-    from simsav.analysis.current_models import benchmark_spread
-
     ax = _axes(ax)
     s = benchmark_spread(ds)
     q = s["ratio_quantiles"].values * 100
