@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_with_dask", "get_client", "task_ranges"]
+__all__ = ["CONNECT_TIMEOUT", "draw_with_dask", "get_client", "task_ranges"]
+
+#: Seconds to wait for a scheduler at an address before giving up.
+CONNECT_TIMEOUT = 5.0
 
 
 def task_ranges(n_sims: int, block_size: int, blocks_per_task: int) -> list[tuple[int, int]]:
@@ -61,7 +64,12 @@ def get_client(scheduler: Any, stack: ExitStack) -> Any:
             dashboard_address=":0"))
         return stack.enter_context(Client(cluster))
     if isinstance(scheduler, str) and "://" in scheduler:
-        return stack.enter_context(Client(scheduler))
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s")
+        except (OSError, TimeoutError) as err:
+            raise ValueError(f"scheduler: cannot reach a dask scheduler at {scheduler} within "
+                             f"{CONNECT_TIMEOUT:g} s ({type(err).__name__})") from None
+        return stack.enter_context(client)
     raise ValueError(
         f"scheduler: expected 'local', an address like 'tcp://host:8786' or a dask Client, "
         f"got {scheduler!r}")
@@ -77,6 +85,7 @@ def draw_with_dask(
     scheduler: Any,
     blocks_per_task: int | None = None,
     progress: Callable[[int], None] | None = None,
+    first_block: int = 0,
     **draw_kwargs: Any,
 ) -> dict[str, np.ndarray]:
     """Call ``draw(scenario, root, first_block, n, block_size, 1, **draw_kwargs)`` per task.
@@ -94,7 +103,8 @@ def draw_with_dask(
             blocks_per_task = max(1, math.ceil(n_blocks / (4 * n_workers)))
         ranges = task_ranges(n_sims, block_size, int(blocks_per_task))
         futures = [
-            client.submit(draw, scenario, root, b0, n, block_size, 1, pure=False, **draw_kwargs)
+            client.submit(draw, scenario, root, first_block + b0, n, block_size, 1, pure=False,
+                          **draw_kwargs)
             for b0, n in ranges
         ]
         if progress is not None:

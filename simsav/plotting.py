@@ -5,14 +5,23 @@ matplotlib is imported inside the functions; ``show()`` is never called.
 
 from __future__ import annotations
 
+import io
+import json
+import tomllib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from numpy.typing import NDArray
 
 from simsav.analysis.current_models import benchmark_spread
 from simsav.contracts.msr import cms_msr
+from simsav.results.formats import decimals_for, fmt_count, fmt_money, money_scale
+from simsav.results.report import Figure
+from simsav.results.summary import summarize
+from simsav.results.tidy import figure, summary_long
 
 __all__ = [
     "plot_payout_distribution",
@@ -21,17 +30,128 @@ __all__ = [
     "plot_probabilities_by_size",
     "waterfall_steps",
     "plot_fan_chart",
+    "report_figures",
     "plot_benchmark_fan",
 ]
 
 
-def _axes(ax: Any) -> Any:
+def _axes(ax: Any, figsize: tuple[float, float] = (8, 4.5)) -> Any:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+def _money_axis(axis: Any) -> None:
+    """Label a dollar axis in one unit chosen by the largest tick: $500k, $1.5M."""
+    from matplotlib.ticker import Formatter
+
+    class _Money(Formatter):  # type: ignore[misc]
+        ticks: tuple[float, ...] = ()
+
+        def set_locs(self, locs: Any) -> None:
+            self.ticks = tuple(float(v) for v in locs)
+
+        def __call__(self, x: float, pos: Any = None) -> str:
+            top = max((abs(v) for v in self.ticks), default=abs(x))
+            return fmt_money(x, scale=money_scale(top))
+
+    axis.set_major_formatter(_Money())
+
+
+def _count_axis(ax: Any, sizes: Any) -> None:
+    """A log x axis ticked at the given population sizes, labelled 1k, 5k, 10k."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(np.asarray(sizes, dtype=float)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, pos: fmt_count(x)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _spending_model(ds: xr.Dataset) -> str | None:
+    try:
+        scn = tomllib.loads(str(ds.attrs.get("scenario_toml", "")))
+    except tomllib.TOMLDecodeError:
+        return None
+    model = scn.get("spending", {}).get("model")
+    return str(model) if model else None
+
+
+def _context(ds: xr.Dataset, year: Any = None) -> str:
+    """Spending model, N, sims and year: what a reader needs to read the figure."""
+    parts = []
+    model = _spending_model(ds)
+    if model:
+        parts.append(f"{model} spending")
+    if "n_beneficiaries" in ds:
+        nb = ds["n_beneficiaries"]
+        nb = nb.sel(year=year) if year is not None and "year" in nb.dims else nb.max()
+        parts.append(f"N = {float(nb):,.0f}")
+    parts.append(f"{ds.sizes['sim']:,} sims")
+    if year is not None:
+        parts.append(f"year {year}")
+    elif ds.sizes.get("year", 1) > 1:
+        y = ds["year"].values
+        parts.append(f"years {y[0]}–{y[-1]}")
+    return ", ".join(parts)
+
+
+def _summary_of(ds: xr.Dataset) -> Any:
+    """The tidy summary of ``ds``: the figures the plots mark (means, 5%/95% points).
+
+    A Dataset that cannot be summarized (a subset holding ``aco_net`` alone) gets the same
+    three figures computed here, so the plot still draws.
+    """
+    try:
+        return summary_long(summarize(ds))
+    except (KeyError, ValueError):
+        net = ds["aco_net"]
+        n = ds.sizes["sim"]
+        rows = []
+        for metric, da, se in (
+                ("expected_aco_net", net.mean("sim"), net.std("sim", ddof=1) / np.sqrt(n)),
+                ("aco_net_q5", net.quantile(0.05, "sim"), None),
+                ("aco_net_q95", net.quantile(0.95, "sim"), None)):
+            for d in ds["design"].values:
+                for y in ds["year"].values:
+                    rows.append({"design": str(d), "year": int(y), "metric": metric,
+                                 "value": float(da.sel(design=d, year=y)),
+                                 "se": float("nan") if se is None else
+                                 float(se.sel(design=d, year=y))})
+        return pd.DataFrame(rows)
+
+
+def _marks(table: Any, name: str, year: Any) -> dict[str, float]:
+    out = {}
+    for key, metric in (("mean", "expected_aco_net"), ("q5", "aco_net_q5"),
+                        ("q95", "aco_net_q95")):
+        row = figure(table, metric, name, year)
+        out[key] = float("nan") if row is None else float(row["value"])
+        if key == "mean":
+            out["se"] = float("nan") if row is None else float(row["se"])
+    return out
+
+
+def _strip(ax: Any, m: dict[str, float], y: float, color: str) -> None:
+    """Mark the mean (diamond) and the 5%–95% range (bar) at height ``y`` (axes fraction)."""
+    tr = ax.get_xaxis_transform()
+    ax.plot([m["q5"], m["q95"]], [y, y], color=color, linewidth=1.4, transform=tr,
+            marker="|", markersize=9, markeredgewidth=1.6)
+    ax.plot([m["mean"]], [y], color=color, marker="D", markersize=6, transform=tr,
+            markeredgecolor="white", linestyle="none")
+
+
+def _histogram(ax: Any, x: NDArray[Any], edges: NDArray[Any], n: int, color: str,
+               label: str | None, filled: bool) -> None:
+    nz = x[x != 0]  # the mass at zero is reported in words, not drawn
+    w = np.full(nz.shape, 1.0 / n)
+    if filled:
+        ax.hist(nz, bins=edges, weights=w, color=color, alpha=0.35, linewidth=0)
+    ax.hist(nz, bins=edges, weights=w, histtype="step", color=color, linewidth=1.5,
+            label=label)
 
 
 def plot_payout_distribution(
@@ -40,9 +160,16 @@ def plot_payout_distribution(
     designs: Sequence[str] | None = None,
     year: int | None = None,
     bins: int = 60,
+    panels: bool | None = None,
     ax: Any = None,
 ) -> Any:
-    """Distribution of the net payment to the ACO, one step histogram per design.
+    """Distribution of the net payment to the ACO, per design, with its mean and 5–95%.
+
+    Up to three designs share one Axes as step histograms; more are drawn as small
+    multiples, one panel per design on shared axes (``panels`` forces either). Each design
+    carries its mean (diamond) and the range of the middle 90% of sims (bar from the 5% to
+    the 95% point), the figures of :func:`simsav.summarize`; the share of sims with no
+    payment either way is given in words rather than drawn as a spike at zero.
 
     Parameters
     ----------
@@ -54,34 +181,88 @@ def plot_payout_distribution(
         Year to draw (default: the last).
     bins : int
         Histogram bins over the common range.
+    panels : bool, optional
+        One panel per design (default: when there are more than three and no ``ax``).
     ax : matplotlib Axes, optional
+        Draw on this Axes (one panel only).
 
     Returns
     -------
     matplotlib.axes.Axes
+        The Axes drawn on; with panels, the first panel (all of them: ``ax.figure.axes``).
     """
-    ax = _axes(ax)
     yr = ds["year"].values[-1] if year is None else year
-    names = list(ds["design"].values) if designs is None else list(designs)
-    net = ds["aco_net"].sel(year=yr) / 1e6
-    lo, hi = float(net.min()), float(net.max())
+    names = [str(d) for d in ds["design"].values] if designs is None else list(designs)
+    net = ds["aco_net"].sel(year=yr)
+    lo, hi = float(net.sel(design=names).min()), float(net.sel(design=names).max())
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
     n = ds.sizes["sim"]
-    for name in names:
-        x = net.sel(design=name).values
-        p0 = float(np.mean(x == 0))
-        nz = x[x != 0]  # the mass at zero is reported in the legend, not drawn
-        ax.hist(nz, bins=edges, weights=np.full(nz.shape, 1.0 / n), histtype="step",
-                linewidth=1.6, label=f"{name}  (no payment either way: {p0:.0%})")
-    ax.axvline(0.0, color="0.5", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("Net payment to the ACO, $ millions (negative: losses owed)")
-    ax.set_ylabel("Share of simulations per bin")
+    table = _summary_of(ds)
     scen = ds.attrs.get("scenario", "")
-    ax.set_title(f"Payout distribution — {scen}, year {yr}, {n:,} sims")
-    ax.legend(frameon=False, fontsize="small")
+    title = f"Net payment to the ACO — {scen}\n{_context(ds, yr)}"
+    xlabel = "Net payment to the ACO (negative: losses owed)"
+    ylabel = "Share of sims per bin"
+    if panels is None:
+        panels = len(names) > 3 and ax is None
+    if panels and ax is None:
+        return _payout_panels(ds, names, net, edges, table, yr, title, xlabel, ylabel)
+    ax = _axes(ax, figsize=(8, 5.2))
+    for i, name in enumerate(names):
+        x = net.sel(design=name).values
+        m = _marks(table, name, yr)
+        color = f"C{i % 10}"
+        _histogram(ax, x, edges, n, color, f"{name}: mean {fmt_money(m['mean'])}; "
+                   f"no payment either way {np.mean(x == 0):.0%}", filled=False)
+        _strip(ax, m, 0.95 - 0.06 * i, color)
+    ax.axvline(0.0, color="0.5", linewidth=0.8, linestyle="--")
+    _money_axis(ax.xaxis)
+    ax.set_ylim(0, ax.get_ylim()[1] * (1.15 + 0.08 * len(names)))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(0.0, -0.14),
+              title="◆ mean   |—| 5% to 95% of sims", title_fontsize="small",
+              alignment="left")
     return ax
+
+
+def _payout_panels(ds: xr.Dataset, names: list[str], net: xr.DataArray, edges: Any,
+                   table: Any, yr: Any, title: str, xlabel: str, ylabel: str) -> Any:
+    import matplotlib.pyplot as plt
+
+    k = len(names)
+    ncols = min(4, k)
+    nrows = -(-k // ncols)
+    fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False,
+                             figsize=(3.1 * ncols + 0.6, 2.3 * nrows + 1.0),
+                             layout="constrained")
+    n = ds.sizes["sim"]
+    for i, a in enumerate(axes.flat):
+        if i >= k:
+            a.set_visible(False)
+            continue
+        name = names[i]
+        x = net.sel(design=name).values
+        m = _marks(table, name, yr)
+        _histogram(a, x, edges, n, "C0", None, filled=True)
+        a.axvline(0.0, color="0.5", linewidth=0.8, linestyle="--")
+        a.set_title(f"{name}\nmean {fmt_money(m['mean'])}, none either way "
+                    f"{np.mean(x == 0):.0%}", fontsize="small")
+        if i // ncols == nrows - 1 or i + ncols >= k:
+            a.set_xlabel("Net to the ACO")
+            a.xaxis.set_tick_params(labelbottom=True)
+        if i % ncols == 0:
+            a.set_ylabel(ylabel)
+    top = max(a.get_ylim()[1] for a in axes.flat[:k])
+    for i, a in enumerate(axes.flat[:k]):
+        a.set_ylim(0, top * 1.18)
+        _strip(a, _marks(table, names[i], yr), 0.93, "C3")
+        _money_axis(a.xaxis)
+    fig.suptitle(f"{title}\n(panels share axes; ◆ mean, |—| 5% to 95% of sims; negative: "
+                 "losses owed)", fontsize="medium")
+    return axes.flat[0]
 
 
 def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
@@ -113,36 +294,83 @@ def plot_msr_curve(ds: xr.Dataset, *, ax: Any = None) -> Any:
 
     ax.plot(grid, cms_msr(grid) * pct, "-", color="k", linewidth=1.2,
             label="CMS table, 42 CFR 425.604(b)")
-    ax.set_xscale("log")
+    _count_axis(ax, n)
     ax.set_xlabel("Assigned beneficiaries (log scale)")
     ax.set_ylabel("Minimum savings rate, % of benchmark")
     alpha = ds.attrs.get("alpha", float("nan"))
-    ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}")
+    ctx = []
+    try:
+        ctx.append(f"{json.loads(ds.attrs['spending'])['model']} spending")
+    except (KeyError, TypeError, ValueError):
+        pass
+    if ds.attrs.get("n_sims"):
+        ctx.append(f"{int(ds.attrs['n_sims']):,} sims per size")
+    if int(ds.attrs.get("years", 1)) > 1:
+        ctx.append(f"{int(ds.attrs['years'])} years reconciled together")
+    ax.set_title(f"MSR keeping P(payout by luck) ≤ {alpha:.0%}"
+                 + (f"\n{', '.join(ctx)}" if ctx else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax
 
 
+#: Colours by direction: toward the ACO, away from it, and the subtotal and net bars.
+_TO_ACO, _FROM_ACO, _TOTAL = "#2e8b57", "#c0392b", "#4a6fa5"
+
+
 def waterfall_steps(d: xr.Dataset) -> dict[str, np.ndarray]:
     """Per-sim steps from gross savings to the ACO's net; they add up to ``aco_net``.
 
-    With savings: gross, kept by the payer (the unshared part), sequestration, the payment
-    cap, quality bonus. With losses: gross (negative), the part borne by the payer (all but
-    the shared losses), quality bonus.
+    Savings and losses are kept apart, so a two-sided contract shows both:
+
+    * ``Gross savings`` — benchmark minus expenditure where positive (0 in a year of
+      losses);
+    * ``Kept by the payer`` — the part of those savings not shared: the payer's share, and
+      all of them below the MSR or when quality fails;
+    * ``Sequestration`` and ``Payment cap`` — taken from the shared savings. The four add
+      up to the earned savings;
+    * ``Shared losses owed`` — minus what the ACO owes in a year of losses (the payer bears
+      the rest of the gross losses);
+    * ``Quality bonus`` — paid whether or not there are savings.
+
+    Parameters
+    ----------
+    d : xarray.Dataset
+        One design and year of a results Dataset (any sims).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Step label -> its amount in each sim, USD (positive: toward the ACO).
     """
     g = d["gross_savings"].values
+    pos = np.maximum(g, 0.0)
     shared = d["shared_savings"].values
     seq = d["sequestration"].values
     earned = d["earned_savings"].values
-    owed = d["shared_losses"].values
-    not_shared = np.where(g > 0, -(g - shared), -g - owed)
     return {
-        "Gross savings": g,
-        "Not shared (payer's part)": not_shared,
+        "Gross savings": pos,
+        "Kept by the payer": -(pos - shared),
         "Sequestration": -seq,
         "Payment cap": -(shared - seq - earned),
+        "Shared losses owed": -d["shared_losses"].values,
         "Quality bonus": d["quality_bonus"].values,
     }
+
+
+def _waterfall_bars(d: xr.Dataset) -> list[tuple[str, float, str]]:
+    """(label, amount, kind) per bar: kind "step" or "total" (drawn from zero)."""
+    steps = waterfall_steps(d)
+    two_sided = bool(np.any(np.isfinite(d["mlr"].values)))
+    keep = {"Gross savings": True, "Shared losses owed": two_sided}
+    bars: list[tuple[str, float, str]] = []
+    for label, x in steps.items():
+        if keep.get(label, bool(np.any(x != 0))):
+            bars.append((label, float(np.mean(x)), "step"))
+        if label == "Payment cap":
+            bars.append(("Savings earned", float(np.mean(d["earned_savings"].values)), "total"))
+    bars.append(("ACO net", float(np.mean(d["aco_net"].values)), "total"))
+    return bars
 
 
 def plot_waterfall(
@@ -155,9 +383,13 @@ def plot_waterfall(
 ) -> Any:
     """Settlement waterfall from gross savings to the ACO's net, for one sim or on average.
 
-    Steps: gross savings (negative: losses); the part not shared (payer's share, or all of
-    it below the MSR); sequestration; the payment cap; shared losses; quality bonus; the
-    ACO's net. With ``sim=None`` each step is the mean over sims (the expected case).
+    Bars (see :func:`waterfall_steps`): gross savings; kept by the payer; sequestration;
+    the payment cap; **savings earned** (a subtotal); shared losses owed (two-sided
+    contracts); quality bonus; the **ACO's net**. Steps toward the ACO are green, away
+    from it red, subtotals blue; amounts are in $, $k or $M by magnitude. With
+    ``sim=None`` each bar is the mean over sims (the expected case) and the net carries its
+    Monte Carlo standard error; the gross losses behind the shared losses are given in the
+    bar's label.
 
     Parameters
     ----------
@@ -175,39 +407,67 @@ def plot_waterfall(
     -------
     matplotlib.axes.Axes
     """
+    from matplotlib.patches import Patch
+
     ax = _axes(ax)
     name = str(ds["design"].values[0]) if design is None else design
     yr = ds["year"].values[-1] if year is None else year
     d = ds.sel(design=name, year=yr)
     if sim is not None:
         d = d.isel(sim=[sim])
-    steps_by_sim = waterfall_steps(d)
-    steps = [(label, float(np.mean(x)) / 1e6) for label, x in steps_by_sim.items()]
+    bars = _waterfall_bars(d)
     level = 0.0
-    labels, bottoms, heights, colors, values = [], [], [], [], []
-    for label, delta in steps:
-        labels.append(label)
-        bottoms.append(level if delta >= 0 else level + delta)
-        heights.append(abs(delta))
-        colors.append("C2" if delta >= 0 else "C3")
-        values.append(delta)
-        level += delta
-    labels.append("ACO net")
-    bottoms.append(min(0.0, level))
-    heights.append(abs(level))
-    colors.append("C0")
-    values.append(level)
-    x = np.arange(len(labels))
-    ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="0.2", linewidth=0.6)
-    for xi, b, h, val in zip(x, bottoms, heights, values, strict=True):
-        txt = "0" if val == 0 else f"{val:+,.3g}"
-        ax.annotate(txt, (xi, b + h), ha="center", va="bottom", fontsize="small")
+    bottoms, heights, colors, tops = [], [], [], []
+    for _, amount, kind in bars:
+        if kind == "total":
+            bottoms.append(min(0.0, amount))
+            heights.append(abs(amount))
+            colors.append(_TOTAL)
+            level = amount
+        else:
+            bottoms.append(level + min(0.0, amount))
+            heights.append(abs(amount))
+            colors.append(_TO_ACO if amount > 0 else _FROM_ACO if amount < 0 else "0.6")
+            level += amount
+        tops.append(bottoms[-1] + heights[-1])
+    top = max(max(tops), -min(bottoms), 1.0)
+    scale = money_scale(top)
+    dec = decimals_for(top, scale)
+    labels = [b[0] for b in bars]
+    if "Shared losses owed" in labels:
+        gross_losses = float(np.mean(np.minimum(d["gross_savings"].values, 0.0)))
+        i = labels.index("Shared losses owed")
+        labels[i] += f"\n(of {fmt_money(gross_losses, scale=scale, decimals=dec)} gross)"
+    x = np.arange(len(bars))
+    ax.bar(x, heights, bottom=bottoms, color=colors, edgecolor="0.25", linewidth=0.6,
+           width=0.7)
+    se = float("nan")
+    if sim is None:
+        row = _marks(_summary_of(ds.sel(design=[name])), name, yr)
+        se = row["se"]
+    for xi, (label, amount, kind), b, h in zip(x, bars, bottoms, heights, strict=True):
+        txt = fmt_money(amount, scale=scale, decimals=dec, sign=kind == "step")
+        if label == "ACO net" and np.isfinite(se):
+            txt += f"\n± {fmt_money(se, scale=scale, decimals=dec)} (MC SE)"
+        ax.annotate(txt, (xi, b + h), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize="small")
     ax.axhline(0.0, color="0.4", linewidth=0.8)
-    ax.set_xticks(x, labels, rotation=20, ha="right")
+    ax.set_xticks(x, labels, rotation=25, ha="right", fontsize="small")
+    for i, (_, _, kind) in enumerate(bars):
+        if kind == "total":
+            ax.get_xticklabels()[i].set_fontweight("bold")
+    lo, hi = min(0.0, min(bottoms)), max(0.0, max(tops))
+    pad = 0.18 * (hi - lo or 1.0)
+    ax.set_ylim(lo - (pad if lo < 0 else 0.0), hi + pad)
+    _money_axis(ax.yaxis)
     ax.set_xlabel("Settlement step")
-    ax.set_ylabel("$ millions (green: to the ACO, red: away from it)")
-    what = "expected case (mean over sims)" if sim is None else f"sim {sim}"
-    ax.set_title(f"Settlement waterfall — {name}, year {yr}, {what}")
+    what = "mean over sims" if sim is None else f"sim {sim}"
+    ax.set_ylabel("Amount (positive: toward the ACO)")
+    ax.set_title(f"Settlement waterfall — {name}, {what}\n{_context(ds, yr)}")
+    ax.legend(handles=[Patch(color=_TO_ACO, label="toward the ACO"),
+                       Patch(color=_FROM_ACO, label="away from the ACO"),
+                       Patch(color=_TOTAL, label="subtotal / net")],
+              frameon=False, fontsize="small", loc="upper right")
     return ax
 
 
@@ -238,11 +498,14 @@ def plot_probabilities_by_size(summary: xr.Dataset, *, ax: Any = None) -> Any:
             se = s["se_p_owe_loss"].sel(design=name).values * 100
             ax.errorbar(n, q, yerr=2 * se, fmt="s--", color=color, capsize=2,
                         label=f"{name}: P(owe losses)")
-    ax.set_xscale("log")
+    _count_axis(ax, n)
     ax.set_xlabel("Assigned beneficiaries (log scale)")
     ax.set_ylabel("Probability, % (bars: ±2 Monte Carlo SE)")
+    year = f", year {int(s['year'])}" if "year" in s.coords and s["year"].ndim == 0 else ""
+    sims = summary.attrs.get("n_sims")
     ax.set_title(f"Chance of a payout or a penalty by population size — "
-                 f"{summary.attrs.get('scenario', '')}")
+                 f"{summary.attrs.get('scenario', '')}\n"
+                 f"{f'{int(sims):,} sims per size' if sims else ''}{year}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax
@@ -276,7 +539,7 @@ def plot_fan_chart(
     """
     ax = _axes(ax)
     name = str(ds["design"].values[0]) if design is None else design
-    cum = ds[variable].sel(design=name).cumsum("year") / 1e6
+    cum = ds[variable].sel(design=name).cumsum("year")
     years = ds["year"].values
     q = cum.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="sim").values
     ax.fill_between(years, q[0], q[4], alpha=0.2, color="C0", linewidth=0,
@@ -288,10 +551,52 @@ def plot_fan_chart(
     ax.axhline(0.0, color="0.4", linewidth=0.8)
     ax.set_xticks(years)
     ax.set_xlabel("Agreement year")
-    ax.set_ylabel("Cumulative net payment to the ACO, $ millions")
-    ax.set_title(f"Cumulative payout over the agreement — {name}")
+    _money_axis(ax.yaxis)
+    ax.set_ylabel(f"Cumulative {ds[variable].attrs.get('long_name', variable).split(':')[0]}"
+                  if variable != "aco_paid" else "Cumulative net payment to the ACO")
+    ax.set_title(f"Cumulative payout over the agreement — {name}\n{_context(ds)}")
     ax.legend(frameon=False, fontsize="small", loc="upper left")
     return ax
+
+
+def report_figures(ds: xr.Dataset, *, dpi: int = 100) -> list[Any]:
+    """The charts of a report, as PNG bytes: payouts, a waterfall per design, fan charts.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.simulate`.
+    dpi : int
+        Resolution of the PNGs.
+
+    Returns
+    -------
+    list of simsav.results.report.Figure
+        (key, caption, png) for :func:`simsav.results.report.write_report`.
+    """
+    import matplotlib.pyplot as plt
+
+    def png(ax: Any) -> bytes:
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png", dpi=dpi)
+        plt.close(ax.figure)
+        return buf.getvalue()
+
+    yr = int(ds["year"].values[-1])
+    names = [str(d) for d in ds["design"].values]
+    figs = [Figure("payouts", f"Net payment to the ACO in year {yr}, every design: "
+                   "distribution over the sims, mean and 5%-95% range.",
+                   png(plot_payout_distribution(ds)))]
+    for i, name in enumerate(names):
+        figs.append(Figure(f"waterfall-{i + 1}", f"{name}: settlement waterfall in year {yr}, "
+                           "mean over sims; the net with its Monte Carlo standard error.",
+                           png(plot_waterfall(ds, design=name))))
+    if ds.sizes["year"] > 1:
+        for i, name in enumerate(names):
+            figs.append(Figure(f"fan-{i + 1}", f"{name}: cumulative payment to the ACO over "
+                               "the agreement (median, mean, 50% and 90% bands).",
+                               png(plot_fan_chart(ds, design=name))))
+    return figs
 
 
 def plot_benchmark_fan(ds: xr.Dataset, *, ax: Any = None) -> Any:

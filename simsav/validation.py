@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,7 +31,15 @@ from pydantic import (
     ValidationError,
 )
 
-__all__ = ["Name", "Problems", "StrictModel", "Whole", "problems", "whole_number"]
+__all__ = [
+    "Name",
+    "Problems",
+    "StrictModel",
+    "Whole",
+    "checked_array",
+    "problems",
+    "whole_number",
+]
 
 
 class StrictModel(BaseModel):
@@ -291,3 +300,31 @@ def _nested(errs: list[dict[str, Any]]) -> list[tuple[str, str]] | None:
     return None
 
 
+
+
+def checked_array(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                  lo_open: bool = False, allow_nan: bool = False) -> Any:
+    """``value`` as a float64 array, or a ValueError naming ``name`` and the bound it breaks.
+
+    NaN is refused unless ``allow_nan`` (it then means "unknown" and skips the bounds);
+    infinities are always refused.
+
+    Examples
+    --------
+    >>> checked_array("quality", [0.5, 0.9], lo=0.0, hi=1.0).tolist()
+    [0.5, 0.9]
+    """
+    a = np.asarray(value, dtype=np.float64)
+    if not allow_nan and np.isnan(a).any():
+        raise ValueError(f"{name}: must be a number, got NaN")
+    finite = a[~np.isnan(a)]
+    if np.isinf(finite).any():
+        raise ValueError(f"{name}: must be finite, got inf")
+    if lo is not None:
+        bad = finite <= lo if lo_open else finite < lo
+        if bad.any():
+            rel = ">" if lo_open else ">="
+            raise ValueError(f"{name}: must be {rel} {lo}, got {float(finite[bad].flat[0])!r}")
+    if hi is not None and (finite > hi).any():
+        raise ValueError(f"{name}: must be <= {hi}, got {float(finite[finite > hi].flat[0])!r}")
+    return a

@@ -138,12 +138,12 @@ def test_summary_over_agreement():
     ds = simulate(scn(3_000, {"years": 3, "persistence": "independent"}, designs, sims=1_500))
     s = summarize(ds)
     paid = ds["aco_paid"].sel(design="T1")
-    assert float(s["p_any_year_paid"].sel(design="T1")) == pytest.approx(
+    assert float(s["agreement_p_any_year_paid"].sel(design="T1")) == pytest.approx(
         float((paid > 0).any("year").mean()))
     # independent years, one-sided: P(any of 3 years pays) = 1 - (1 - p)^3 within MC error
     p1 = float((paid > 0).mean())
     expected = 1 - (1 - p1) ** 3
     se = np.sqrt(expected * (1 - expected) / 1_500)
-    assert abs(float(s["p_any_year_paid"].sel(design="T1")) - expected) < 4 * se + 0.01
-    assert float(s["expected_total_paid"].sel(design="T1")) == pytest.approx(
+    assert abs(float(s["agreement_p_any_year_paid"].sel(design="T1")) - expected) < 4 * se + 0.01
+    assert float(s["agreement_expected_total_paid"].sel(design="T1")) == pytest.approx(
         float(paid.sum("year").mean()))

@@ -109,8 +109,7 @@ def test_every_model_reaches_every_kernel(name: str) -> None:
 
 
 def test_cli_help_lists_every_model(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["msr", "--help"])
+    assert main(["msr", "--help"]) == 0
     out = re.sub(r"-\s+", "-", " ".join(capsys.readouterr().out.split()))  # wrapped at hyphens
     for name in NAMES:
         assert name in out

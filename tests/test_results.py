@@ -1,5 +1,6 @@
 """Saving and reading results; the Dataset schema."""
 
+import pytest
 import xarray as xr
 
 from simsav.results import open_dataset, save_dataset, summarize, summary_table
@@ -35,11 +36,20 @@ def test_summary_table_rows_per_design():
 def test_summarize_frame_for_excel(tmp_path):
     import pandas as pd
 
-    t = summarize(simulate(SCN), frame=True)
-    assert isinstance(t, pd.DataFrame) and list(t.index) == ["one", "two"]
-    t.to_excel(tmp_path / "s.xlsx")
-    back = pd.read_excel(tmp_path / "s.xlsx", index_col=0)
-    assert back.loc["one", "p_clear_msr"] == t.loc["one", "p_clear_msr"]
+    ds = simulate(SCN)
+    t = summarize(ds, frame=True)
+    assert isinstance(t, pd.DataFrame)
+    assert list(t.columns) == ["design", "year", "metric", "value", "se", "low", "high",
+                               "units", "description"]
+    assert set(t["design"]) == {"one", "two"} and set(t["year"]) == {"1", "agreement"}
+    row = t[(t.design == "one") & (t.year == "1") & (t.metric == "p_clear_msr")].iloc[0]
+    assert row.value == float((ds["outcome"].sel(design="one") == 1).mean())
+    assert row.low <= row.value <= row.high and row.se > 0
+    # no figure is repeated: one row per design, year and metric
+    assert not t.duplicated(["design", "year", "metric"]).any()
+    t.to_excel(tmp_path / "s.xlsx", index=False)
+    back = pd.read_excel(tmp_path / "s.xlsx")
+    assert back["value"].tolist() == pytest.approx(t["value"].tolist(), nan_ok=True)
 
 
 def test_round_trip_multi_year_providers_finances(tmp_path):
@@ -53,3 +63,25 @@ def test_round_trip_multi_year_providers_finances(tmp_path):
     ds = simulate(scn, n_sims=60)
     assert {"provider_payout", "fin_net", "aco_paid"} <= set(ds.data_vars)
     xr.testing.assert_identical(ds, open_dataset(save_dataset(ds, tmp_path / "r.nc")))
+
+
+def test_netcdf_compressed_with_cf_attributes(tmp_path):
+    import netCDF4
+    import numpy as np
+
+    ds = simulate(SCN, n_sims=2_000)
+    p = save_dataset(ds, tmp_path / "r.nc")
+    raw = save_dataset(ds, tmp_path / "raw.nc", complevel=0)
+    assert p.stat().st_size < 0.6 * raw.stat().st_size
+    with netCDF4.Dataset(p) as nc:
+        assert nc.getncattr("Conventions").startswith("CF-")
+        assert nc["aco_net"].filters()["zlib"] and nc["earned_savings"].filters()["zlib"]
+        out = nc["outcome"]
+        assert list(out.flag_values) == [-1, 0, 1] and out.flag_values.dtype == np.int8
+        assert out.flag_meanings.split() == [
+            "shared_losses", "corridor_or_below_msr", "shared_savings"]
+        for coord in ("sim", "year", "design", "preset"):
+            assert nc[coord].getncattr("long_name"), coord
+    # the flags say what the values mean: every value present is a declared flag
+    back = open_dataset(p)
+    assert set(np.unique(back["outcome"].values)) <= set(back["outcome"].attrs["flag_values"])

@@ -169,8 +169,13 @@ def test_summarize_standard_errors():
     ds = simulate(scenario(**SMALL), n_sims=400)
     s = summarize(ds)
     p = s["p_clear_msr"]
-    np.testing.assert_allclose(s["se_p_clear_msr"], np.sqrt(p * (1 - p) / 400))
-    assert s["aco_net_quantile"].sizes["quantile"] == 7
+    # Agresti-Coull standard error around the Wilson centre: close to sqrt(p(1-p)/n) inside
+    # (0, 1), and never 0 at 0 or 1
+    z = 1.959963984540054
+    centre = (p + z * z / 800) / (1 + z * z / 400)
+    np.testing.assert_allclose(s["se_p_clear_msr"], np.sqrt(centre * (1 - centre) / (400 + z * z)))
+    assert (s["se_p_owe_loss"] > 0).all() and (s["high_p_owe_loss"] > 0).all()
+    assert all(f"aco_net_q{q}" in s for q in (1, 5, 25, 50, 75, 95, 99))
     assert 0 <= float(s["p_clear_msr"].sel(design="EAC").squeeze()) <= 1
 
 

@@ -108,8 +108,10 @@ def test_add_design_takes_a_design_with_its_reconciliation() -> None:
                        n_threads=1)
     _assert_design_equal(out, with_it, "deferred")
     assert float(out["true_up"].sel(design="deferred").isel(year=-1).max()) > 0
-    with pytest.raises(TypeError, match="Contract or a Design"):
-        add_design(ds, "mssp-basic-c")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Contract, a Design or a preset name"):
+        add_design(ds, 3)  # type: ignore[arg-type]
+    by_name = add_design(ds, "mssp-basic-c")
+    assert "mssp-basic-c" in by_name["design"].values
 
 
 # ------------------------------------------------------------------------------ streams

@@ -13,8 +13,8 @@ that keeps ``P(S ≥ MSR) ≤ α`` is the ``1 − α`` quantile of ``S``; the sy
     ``σ_S² = CV_T² / (N T) + σ_b²`` (``CV_T`` the truncated per-beneficiary CV, ``T`` years
     reconciled together, ``σ_b`` the benchmark error).
 ``cms-2011``
-    How CMS built the table of 42 CFR 425.604(b) (``literature.md`` §8 case 1, a
-    reconstruction that reproduces every entry): normal approximation with CV 2.136 and a
+    How CMS built the table of 42 CFR 425.604(b) (a reconstruction that reproduces every
+    entry [D]): normal approximation with CV 2.136 and a
     one-sided confidence level of 90% up to 5,000 beneficiaries, 95% at 20,000 and 99% from
     50,000, the z-value linear in N between, and a 2% floor.
 """
@@ -46,7 +46,7 @@ from simsav.spending.registry import entry
 
 __all__ = ["msr_curve", "cms_2011_msr", "default_spending", "CMS_2011_CV"]
 
-#: The per-beneficiary CV that reproduces the CMS table (literature.md §8 case 1) [D].
+#: The per-beneficiary CV that reproduces every entry of the CMS table [D].
 CMS_2011_CV = 2.136
 _CMS_Z_ANCHORS = ((5_000.0, stats.norm.ppf(0.90)), (20_000.0, stats.norm.ppf(0.95)),
                   (50_000.0, stats.norm.ppf(0.99)))

@@ -261,7 +261,7 @@ def desynpuf_panel_statistics(
 
 #: Calibration targets: statistic of :class:`PanelStatistics` -> (value, source).
 #: ``rank_corr`` is computed from the bundled DE-SynPUF panel (2008 -> 2009, full-year
-#: FFS in both years). The others are literature.md section 8, case 10 (and section 7).
+#: FFS in both years). The others are published figures, each named with its source.
 PERSISTENCE_TARGETS: dict[str, tuple[float, str]] = {
     "rank_corr": (0.726, "DE-SynPUF 2008->2009, full-year FFS, Spearman among survivors"),
     "top10_stay_incl_exits": (0.32, "Yoon et al. 2018: top 10% still top 10% a year on"),

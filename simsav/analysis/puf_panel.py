@@ -75,18 +75,22 @@ def _band_index(n: np.ndarray, edges: Sequence[int]) -> np.ndarray:
     return np.searchsorted(np.asarray(edges, dtype=float), n, side="right")
 
 
-def _sources(years_or_files: Any) -> list[int | Path]:
-    """Years (ints or digit strings) and paths, in order, without repeats."""
+def _sources(years_or_files: Any) -> list[int | Path | tuple[Path, int]]:
+    """Years (ints or digit strings), paths, and (path, year) pairs, in order, no repeats."""
     if isinstance(years_or_files, str | os.PathLike | int | np.integer):
         items: Iterable[Any] = [years_or_files]
     else:
         items = years_or_files
-    out: list[int | Path] = []
+    out: list[int | Path | tuple[Path, int]] = []
     for item in items:
         if isinstance(item, bool):
             raise ValueError(f"years_or_files: expected a year or a path, got {item!r}")
-        src: int | Path
-        if isinstance(item, int | np.integer):
+        src: int | Path | tuple[Path, int]
+        if (isinstance(item, tuple) and len(item) == 2
+                and isinstance(item[0], str | os.PathLike)
+                and isinstance(item[1], int | np.integer) and not isinstance(item[1], bool)):
+            src = (Path(item[0]), int(item[1]))
+        elif isinstance(item, int | np.integer):
             src = int(item)
         elif isinstance(item, str) and item.strip().isdigit() and not Path(item).is_file():
             src = int(item.strip())
@@ -125,7 +129,8 @@ def load_panel(years_or_files: Any, edges: Sequence[int]) -> pd.DataFrame:
     ----------
     years_or_files : int, str, path or iterable of them
         Bundled performance years (``2018`` or ``"2018"``) and/or paths to CMS results
-        CSVs.
+        CSVs, or ``(path, year)`` pairs for files whose year neither a column nor the name
+        shows.
     edges : sequence of int
         Upper band edges in assigned beneficiaries.
 
@@ -141,7 +146,7 @@ def load_panel(years_or_files: Any, edges: Sequence[int]) -> pd.DataFrame:
     """
     frames = []
     for src in _sources(years_or_files):
-        df = load_puf(src)
+        df = load_puf(src[0], performance_year=src[1]) if isinstance(src, tuple) else load_puf(src)
         frames.append(df.loc[:, list(_PANEL_COLUMNS)].copy())
     panel = pd.concat(frames, ignore_index=True)
     # an ACO without ACO_ID (not in the crosswalk) keeps its encrypted ACO_Num, or its row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -12,6 +13,10 @@ from typing import Any
 
 __all__ = [
     "InputError",
+    "number_arg",
+    "parse_terms",
+    "term_value",
+    "whole_arg",
     "clean_json",
     "compile_notice",
     "load_scenario_arg",
@@ -20,7 +25,110 @@ __all__ = [
     "print_json",
     "progress",
     "save_png",
+    "write_png",
 ]
+
+
+def whole_arg(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[lo, hi]`` (``2000`` or ``2000.0``, not ``2e3.5``).
+
+    Examples
+    --------
+    >>> whole_arg(1, 10)("7")
+    7
+    """
+    rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"must be a whole number {rng}, got {text!r}") from None
+            if not (math.isfinite(f) and f.is_integer()):
+                raise argparse.ArgumentTypeError(
+                    f"must be a whole number {rng}, got {text!r}") from None
+            value = int(f)
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"must be a whole number {rng}, got {text!r}")
+        return value
+
+    return parse
+
+
+def number_arg(lo: float | None = None, hi: float | None = None, *,
+               lo_open: bool = False, hi_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number within the bounds given.
+
+    Examples
+    --------
+    >>> number_arg(0, 1)("0.25")
+    0.25
+    """
+    if lo is not None and hi is not None:
+        rng = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    elif lo is not None:
+        rng = f"{'>' if lo_open else '>='} {lo:g}"
+    elif hi is not None:
+        rng = f"{'<' if hi_open else '<='} {hi:g}"
+    else:
+        rng = ""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        bad = not math.isfinite(value)
+        bad |= lo is not None and (value <= lo if lo_open else value < lo)
+        bad |= hi is not None and (value >= hi if hi_open else value > hi)
+        if bad:
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number{' ' + rng if rng else ''}, got {text!r}")
+        return value
+
+    return parse
+
+
+def term_value(text: str) -> Any:
+    """A ``--term`` value read as TOML (``0.03``, ``true``, ``[0.05, 0.075]``), else text.
+
+    Examples
+    --------
+    >>> term_value("0.03"), term_value("true"), term_value("cms")
+    (0.03, True, 'cms')
+    """
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_terms(items: list[str] | None, *, designs: bool = False) -> dict[str, dict[str, Any]]:
+    """``--term [DESIGN:]KEY=VALUE`` arguments, by design name (``""``: every design).
+
+    Raises
+    ------
+    InputError
+        For an item without ``=`` or a design prefix where none is allowed.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--term: expected KEY=VALUE, got {item!r}")
+        design = ""
+        if designs and ":" in key:
+            design, _, key = key.rpartition(":")
+        elif ":" in key:
+            raise InputError(f"--term: expected KEY=VALUE, got {item!r}")
+        out.setdefault(design, {})[key.strip()] = term_value(value.strip())
+    return out
 
 
 class InputError(Exception):
@@ -101,18 +209,27 @@ def load_scenario_arg(path: str) -> Any:
         raise InputError(str(e)) from None
 
 
-def save_png(path: str | Path, draw: Callable[[], Any]) -> None:
-    """Draw off-screen (Agg) and write the figure of the Axes ``draw()`` returns, atomically."""
-    from simsav.results import atomic_write
+def write_png(path: Path, draw: Callable[[], Any]) -> None:
+    """Draw off-screen (Agg) and write the figure of the Axes ``draw()`` returns to ``path``."""
+    import matplotlib
 
-    def write(p: Path) -> None:
-        import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ax = draw()
-        ax.figure.savefig(p, dpi=120, format="png")
+    ax = draw()
+    try:
+        ax.figure.savefig(path, dpi=120, format="png")
+    finally:
         plt.close(ax.figure)
 
-    atomic_write(path, write)
+
+def save_png(path: str | Path, draw: Callable[[], Any]) -> None:
+    """:func:`write_png`, atomically, into an existing directory (never a new one)."""
+    from simsav.results import atomic_write
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} is a directory; give a file name such as {p / 'plot.png'}")
+    if not p.parent.is_dir():
+        raise InputError(f"{p.parent} does not exist (simsav does not create directories)")
+    atomic_write(p, lambda tmp: write_png(tmp, draw))

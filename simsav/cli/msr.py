@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from simsav.cli.common import InputError, compile_notice, print_json, save_png
+from simsav.cli.common import (
+    InputError,
+    compile_notice,
+    number_arg,
+    print_json,
+    save_png,
+    whole_arg,
+)
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -34,16 +43,43 @@ class _SpendingHelp(argparse._StoreAction):
         pass
 
 
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: whole, finite population sizes, at least one."""
+    parse = whole_arg(1, 20_000_000)
+    out = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        try:
+            out.append(parse(item.strip()))
+        except argparse.ArgumentTypeError as e:
+            raise InputError(f"--sizes: each size {e}") from None
+    if not out:
+        raise InputError("--sizes: give at least one size, e.g. 1000,5000")
+    return out
+
+
+def _check_plot_path(path: str) -> None:
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"--plot: {p} is a directory; give a file name such as "
+                         f"{p / 'msr.png'}")
+    if not p.parent.is_dir():
+        raise InputError(f"--plot: {p.parent} does not exist (simsav does not create "
+                         "directories)")
+
+
 def _cmd_msr(args: argparse.Namespace) -> int:
     from simsav.analysis.msr_sizing import default_spending, msr_curve
 
     compile_notice()
-    try:
-        sizes = [int(float(x)) for x in args.sizes.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(
-            f"--sizes: a comma-separated list of integers, got {args.sizes!r}"
-        ) from None
+    sizes = _sizes(args.sizes)
+    if args.plot:
+        _check_plot_path(args.plot)
+    if args.method == "simulate" and args.alpha * args.sims < 20:
+        print(f"simsav msr: warning: alpha x sims = {args.alpha * args.sims:g}: the MSR is the "
+              f"quantile with only that many sims beyond it, so its band is unreliable; use "
+              f"--sims {int(20 / args.alpha) + 1:,} or more", file=sys.stderr)
     terms: dict[str, Any] = {}
     if args.cv is not None:
         terms["cv"] = args.cv
@@ -90,21 +126,24 @@ def register(add: Callable[..., Any]) -> None:
              _cmd_msr)
     sp.add_argument("--sizes", default="1000,5000,10000,20000,50000,100000",
                     help="comma-separated beneficiary counts")
-    sp.add_argument("--alpha", type=float, default=0.05,
+    sp.add_argument("--alpha", type=number_arg(0, 0.5, lo_open=True, hi_open=True),
+                    default=0.05,
                     help="allowed chance of a payout by luck (default 0.05)")
     sp.add_argument("--spending", action=_SpendingHelp, default=None,
                     help="(listed from the spending-model registry when shown)")
-    sp.add_argument("--mean", type=float, default=11_000.0,
+    sp.add_argument("--mean", type=number_arg(0, lo_open=True), default=11_000.0,
                     help="mean spending per beneficiary-year, USD")
-    sp.add_argument("--cv", type=float, help="coefficient of variation (models that take one)")
-    sp.add_argument("--truncate-quantile", type=float,
+    sp.add_argument("--cv", type=number_arg(0, lo_open=True),
+                    help="coefficient of variation (models that take one)")
+    sp.add_argument("--truncate-quantile", type=number_arg(0, 1, lo_open=True, hi_open=True),
                     help="cap each beneficiary at this quantile, e.g. 0.99")
     sp.add_argument("--method", choices=["simulate", "normal", "cms-2011"], default="simulate")
-    sp.add_argument("--sims", type=int, default=20_000, help="sims per size (simulate)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--years", type=int, default=1,
+    sp.add_argument("--sims", type=whole_arg(100, 10_000_000), default=20_000,
+                    help="sims per size (simulate)")
+    sp.add_argument("--seed", type=whole_arg(0), default=0)
+    sp.add_argument("--years", type=whole_arg(1, 10), default=1,
                     help="years reconciled together (deferred reconciliation)")
-    sp.add_argument("--benchmark-error-sd", type=float, default=0.0,
+    sp.add_argument("--benchmark-error-sd", type=number_arg(0, 0.5), default=0.0,
                     help="ACO-level benchmark error, fraction of benchmark")
     sp.add_argument("--draws", choices=["per-beneficiary", "aggregate"],
                     default="per-beneficiary",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simsav.cli.common import InputError, print_json
+from simsav.cli.common import InputError, print_json, whole_arg
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -22,10 +22,10 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
     source: Any = args.file
     if args.file.isdigit():
         source = int(args.file)
-    elif not Path(args.file).exists():
+    elif not Path(args.file).is_file():
         raise InputError(f"file not found: {args.file} (give a CMS results CSV or a year)")
     try:
-        r = replicate_puf(source)
+        r = replicate_puf(source, performance_year=args.year)
     except ValueError as e:
         raise InputError(str(e)) from None
     if args.json:
@@ -44,7 +44,7 @@ def _cmd_replicate_puf(args: argparse.Namespace) -> int:
     return 0
 
 
-def calibrate_puf_cli_payload(files: list[str]) -> dict[str, Any]:
+def calibrate_puf_cli_payload(files: list[Any]) -> dict[str, Any]:
     """The JSON that ``simsav calibrate-puf FILES... --json`` prints.
 
     Parameters
@@ -137,11 +137,18 @@ def calibrate_puf_cli_payload(files: list[str]) -> dict[str, Any]:
 
 
 def _cmd_calibrate_puf(args: argparse.Namespace) -> int:
-    for f in args.files:
-        if not f.isdigit() and not Path(f).exists():
+    files = [f for f in args.files if not f.isdigit()]
+    for f in files:
+        if not Path(f).is_file():
             raise InputError(f"file not found: {f} (give CMS results CSVs or years)")
+    years = args.year or []
+    if years and len(years) != len(files):
+        raise InputError(f"--year: give one per file ({len(files)} file(s), {len(years)} "
+                         f"year(s)); bundled years need none")
+    by_file = dict(zip(files, years, strict=False))
+    sources: list[Any] = [(f, by_file[f]) if f in by_file else f for f in args.files]
     try:
-        payload = calibrate_puf_cli_payload(list(args.files))
+        payload = calibrate_puf_cli_payload(sources)
     except ValueError as e:
         raise InputError(str(e)) from None
     if args.json:
@@ -170,10 +177,16 @@ def register(add: Callable[..., Any]) -> None:
              _cmd_replicate_puf)
     sp.add_argument("file", help="a CMS performance-year results CSV, or a bundled year "
                                  "(2013-2022)")
+    sp.add_argument("--year", type=whole_arg(2012, 2100),
+                    help="the file's performance year, when neither a column nor its name "
+                         "shows it")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("calibrate-puf",
              "Fit ACO-level true savings and benchmark error to CMS results files.",
              _cmd_calibrate_puf)
     sp.add_argument("files", nargs="+", help="CMS MSSP results CSVs, or bundled years")
+    sp.add_argument("--year", type=whole_arg(2012, 2100), action="append",
+                    help="a file's performance year, when neither a column nor its name "
+                         "shows it: once per file, in the files' order")
     sp.add_argument("--json", action="store_true", help="print JSON")

@@ -6,7 +6,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from simsav.cli.common import InputError, money, pct, print_json
+from simsav.cli.common import (
+    InputError,
+    money,
+    number_arg,
+    parse_terms,
+    pct,
+    print_json,
+    whole_arg,
+)
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -18,9 +26,30 @@ EXAMPLES = {
 }
 
 
+def _print_sources(as_json: bool) -> int:
+    from simsav.contracts.sources import RELIABILITY, SOURCES
+
+    if as_json:
+        print_json({"reliability": RELIABILITY,
+                    "sources": {k: s._asdict() for k, s in SOURCES.items()}})
+        return 0
+    print("Source tags: [LETTER SOURCE], e.g. [V 42 CFR 425.604(b)], [S RF2026], [D HDM], "
+          "[U: assumed].\nA regulation is cited by its section; other sources by the ids "
+          "below.\n\nReliability")
+    for k, v in RELIABILITY.items():
+        print(f"  {k}  {v}")
+    print("\nSources")
+    width = max(len(k) for k in SOURCES)
+    for k, src in SOURCES.items():
+        print(f"  {k:<{width}}  {src.citation}\n  {'':<{width}}  {src.where}")
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from simsav.contracts import PRESETS
 
+    if args.sources:
+        return _print_sources(args.json)
     if args.json:
         print_json({name: c.model_dump(mode="json", by_alias=True)
                     for name, c in PRESETS.items()})
@@ -34,6 +63,8 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         print(f"{name:32s} {side:9s}  {share}  MSR {msr}")
         if args.verbose:
             print(f"    {c.description}\n")
+    if args.verbose:
+        print("Source tags are keyed by `simsav presets --sources`.")
     return 0
 
 
@@ -53,8 +84,11 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     from simsav.settlement.rules import settle_one
 
     contract = get_preset(args.preset)
+    terms = parse_terms(args.term).get("", {})
     if args.msr is not None:
-        contract = contract.with_terms(msr=args.msr)
+        terms["msr"] = args.msr
+    if terms:
+        contract = contract.with_terms(**terms)
     inputs: dict[str, Any] = dict(
         benchmark=args.benchmark,
         expenditure=args.expenditure,
@@ -69,6 +103,10 @@ def _cmd_settle(args: argparse.Namespace) -> int:
         inputs["agreement_year"] = args.agreement_year
     if args.qps_met is not None:
         inputs["qps_met"] = args.qps_met == "yes"
+    if args.low_revenue:
+        inputs["low_revenue"] = True
+    if args.euc_fraction is not None:
+        inputs["euc_fraction"] = args.euc_fraction
     try:
         r = settle_one(contract, **inputs)
     except ValueError as e:
@@ -94,20 +132,36 @@ def register(add: Callable[..., Any]) -> None:
     """Add this module's commands: ``add(name, help, func)`` returns the subparser."""
     sp = add("presets", "List the named contract presets.", _cmd_presets)
     sp.add_argument("--verbose", "-v", action="store_true", help="show each preset's sources")
+    sp.add_argument("--sources", action="store_true",
+                    help="print the key to the source tags ([V], [S], RF2026, HDM, ...)")
     sp.add_argument("--json", action="store_true", help="print every term as JSON")
 
     sp = add("settle", "Settle one ACO-year under a preset: a readable waterfall.", _cmd_settle)
     sp.add_argument("--preset", required=True, help="contract preset (see `simsav presets`)")
-    sp.add_argument("--benchmark", type=float, required=True, help="benchmark per capita, USD")
-    sp.add_argument("--expenditure", type=float, required=True,
+    money = number_arg(0, 1e12)
+    sp.add_argument("--benchmark", type=number_arg(0, 1e12, lo_open=True), required=True,
+                    help="benchmark per capita, USD")
+    sp.add_argument("--expenditure", type=money, required=True,
                     help="expenditure per capita, USD")
-    sp.add_argument("--beneficiaries", type=float, required=True,
+    sp.add_argument("--beneficiaries", type=whole_arg(1, 20_000_000), required=True,
                     help="assigned beneficiaries")
-    sp.add_argument("--quality", type=float, default=1.0, help="quality score 0–1 (default 1)")
-    sp.add_argument("--revenue", type=float, help="ACO participant A+B FFS revenue, USD")
-    sp.add_argument("--msr", type=float, help="override the MSR (fraction, e.g. 0.02)")
-    sp.add_argument("--person-years", type=float, help="person-years (default: beneficiaries)")
-    sp.add_argument("--agreement-year", type=int, help="year of the agreement period (1-5)")
+    sp.add_argument("--quality", type=number_arg(0, 1), default=1.0,
+                    help="quality score 0–1 (default 1)")
+    sp.add_argument("--revenue", type=number_arg(0, 1e15),
+                    help="ACO participant A+B FFS revenue, USD")
+    sp.add_argument("--msr", type=number_arg(0, 1), help="override the MSR (fraction, e.g. 0.02)")
+    sp.add_argument("--person-years", type=number_arg(0, 20_000_000, lo_open=True),
+                    help="person-years (default: beneficiaries)")
+    sp.add_argument("--agreement-year", type=whole_arg(1, 10),
+                    help="year of the agreement period (1-10)")
     sp.add_argument("--qps-met", choices=["yes", "no"],
                     help="quality performance standard met (default: from --quality)")
+    sp.add_argument("--low-revenue", action="store_true",
+                    help="a low-revenue ACO (may share below the MSR at a reduced rate)")
+    sp.add_argument("--euc-fraction", type=number_arg(0, 1),
+                    help="share of losses forgiven for extreme and uncontrollable "
+                         "circumstances")
+    sp.add_argument("--term", action="append", metavar="KEY=VALUE",
+                    help="any contract term, e.g. --term benchmark_discount=0.03 or --term "
+                         "alternative_standard=0.4 (repeatable; values as in TOML)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

@@ -3,26 +3,15 @@
 Terms by performance year, each with what it rests on. Tags as elsewhere: [V] verified in
 a primary text or reproduced from CMS's own results files, [S] a secondary source,
 [U] one secondary source only, unresolved or assumed, [D] derived. The notes behind
-them are in ``docs/domain/current-models.md``.
+them are in ``docs/domain/current-model-sources.md``.
 
 Sources
 -------
-RFA
-    CMS Innovation Center, *ACO REACH Model Request for Applications* (2022), Table 6.16
-    "Application of Discount and Quality Withhold to the Performance Year Benchmark".
-PUF
-    CMS, *ACO REACH / GPDC Financial and Quality Results* PY2021–2023 (bundled in
-    ``simsav/data/aco_reach``): every ACO-year's shared savings reproduced to the cent by
-    :func:`simsav.analysis.replicate_reach.replicate_reach`.
-QR2025, QR2026
-    CMS, *ACO REACH Model Performance Year 2025 / 2026 Model Update – Quick Reference*.
-PEARL
-    Pearl Health, "ACO REACH: Exploring the Performance Year Discount" (corridor table).
-MH2025
-    Modern Healthcare on the PY2025 update: Global discount "from 3.5% to 4%".
-LEAD
-    CMS LEAD model page and RFA (31 March 2026) as summarized by Benesch (14 April 2026),
-    MedInsight/Milliman (June 2026), McDermott+; Wakely for the 3% withhold.
+The source ids (REACH-RFA, REACH-PUF, REACH-QR25, REACH-QR26, PEARL, MH2025, MILL-REACH,
+NAACOS, LEAD-CMS, LEAD-SUM, WAKELY) are defined in :mod:`simsav.contracts.sources`
+(``simsav presets --sources``). REACH-PUF is bundled (``simsav/data/aco_reach``): every
+ACO-year's settlement is recomputed by
+:func:`simsav.analysis.replicate_reach.replicate_reach`.
 """
 
 from __future__ import annotations
@@ -43,15 +32,15 @@ __all__ = [
 #: Performance years of ACO REACH (GPDC in 2021–2022).
 REACH_YEARS: tuple[int, ...] = (2021, 2022, 2023, 2024, 2025, 2026)
 
-#: Global benchmark discount by PY: 2% PY2021–22, 3% PY2023–24 [V RFA; V PUF for
-#: 2021–2023]; 4% PY2025 (the RFA's 3.5% raised by the PY2025 update [V QR2025 that it
-#: rose; S MH2025 for 4%]); PY2026 held at 4% [U]. Professional: none [V RFA].
+#: Global benchmark discount by PY: 2% PY2021–22, 3% PY2023–24 [V REACH-RFA; V REACH-PUF for
+#: 2021–2023]; 4% PY2025 (the RFA's 3.5% raised by the PY2025 update [V REACH-QR25 that it
+#: rose; S MH2025 for 4%]); PY2026 held at 4% [U]. Professional: none [V REACH-RFA].
 REACH_DISCOUNT: dict[int, float] = {2021: 0.02, 2022: 0.02, 2023: 0.03, 2024: 0.03,
                                     2025: 0.04, 2026: 0.04}
 
 #: Quality withhold by PY, earned back by the quality score: 5% PY2021–22, 2% PY2023
-#: [V RFA; V PUF: the final benchmark moves with the score by these slopes]; 2% PY2024–25
-#: [S]; 5% PY2026 [S QR2026 via Milliman and NAACOS].
+#: [V REACH-RFA; V REACH-PUF: the final benchmark moves with the score by these
+#: slopes]; 2% PY2024–25 [S]; 5% PY2026 [S MILL-REACH, NAACOS quoting REACH-QR26].
 REACH_WITHHOLD: dict[int, float] = {2021: 0.05, 2022: 0.05, 2023: 0.02, 2024: 0.02,
                                     2025: 0.02, 2026: 0.05}
 
@@ -69,10 +58,10 @@ def reach_corridors(option: str, year: int) -> dict[str, Any]:
     """REACH's risk corridors (symmetric) for ``option`` in PY ``year``.
 
     Global: 100% of savings/losses up to 25% of the benchmark, 50% from 25% to 35%, 25%
-    from 35% to 50%, 10% beyond [V PUF 2021–2023: every Global ACO-year, including ones
-    beyond 25%; S PEARL]; PY2026 narrows the first corridor to 10% [V QR2026], the bands
+    from 35% to 50%, 10% beyond [V REACH-PUF 2021–2023: every Global ACO-year, including ones
+    beyond 25%; S PEARL]; PY2026 narrows the first corridor to 10% [V REACH-QR26], the bands
     beyond it assumed unchanged from 35% on, 50% from 10% to 35% [U]. Professional: 50%
-    up to 5%, 35% from 5% to 10%, 15% from 10% to 15%, 5% beyond [V PUF; S PEARL].
+    up to 5%, 35% from 5% to 10%, 15% from 10% to 15%, 5% beyond [V REACH-PUF; S PEARL].
 
     Examples
     --------
@@ -93,8 +82,8 @@ def reach_terms(option: str, year: int) -> dict[str, Any]:
 
     Two-sided from the first dollar (no MSR or MLR); the ACO's shares by the corridors
     (:func:`reach_corridors`), measured against the benchmark after discount, quality
-    withhold and health-equity adjustment [V PUF: the bands fit only that benchmark]; 2%
-    sequestration of shared savings, none of losses [V PUF]; no cap beyond the corridors;
+    withhold and health-equity adjustment [V REACH-PUF: the bands fit only that benchmark]; 2%
+    sequestration of shared savings, none of losses [V REACH-PUF]; no cap beyond the corridors;
     quality works through the withhold only.
     """
     if year not in REACH_YEARS:
@@ -103,22 +92,23 @@ def reach_terms(option: str, year: int) -> dict[str, Any]:
     name = "Global" if global_ else "Professional"
     discount = REACH_DISCOUNT[year] if global_ else 0.0
     model = "GPDC (the model's name before 2023)" if year < 2023 else "ACO REACH"
+    disc_tag = "V REACH-RFA" if year <= 2024 else "S MH2025" if year == 2025 else "U"
     band_note = (
         "100% of savings and losses up to 25% of the benchmark, 50% to 35%, 25% to 50%, "
-        "10% beyond [V PUF 2021–2023; S PEARL]" if global_ and year < 2026 else
-        "100% up to 10% of the benchmark [V QR2026], 50% to 35%, 25% to 50%, 10% beyond "
+        "10% beyond [V REACH-PUF 2021–2023; S PEARL]" if global_ and year < 2026 else
+        "100% up to 10% of the benchmark [V REACH-QR26], 50% to 35%, 25% to 50%, 10% beyond "
         "[U: the bands past the first assumed unchanged]" if global_ else
         "50% of savings and losses up to 5% of the benchmark, 35% to 10%, 15% to 15%, 5% "
-        "beyond [V PUF; S PEARL]")
+        "beyond [V REACH-PUF; S PEARL]")
     return dict(
         description=(
             f"{model} {name} risk-sharing option, PY{year}. Two-sided from the first "
             f"dollar, no MSR/MLR; corridors: {band_note}. Benchmark discount "
-            f"{discount:.1%} [{'V RFA' if year <= 2024 else 'S MH2025' if year == 2025 else 'U'}"
-            f"{'; V PUF' if year <= 2023 and global_ else ''}]; quality withhold "
+            f"{discount:.1%} [{disc_tag}"
+            f"{'; V REACH-PUF' if year <= 2023 and global_ else ''}]; quality withhold "
             f"{REACH_WITHHOLD[year]:.0%} of the benchmark earned back by the quality score "
-            f"[{'V RFA; V PUF' if year <= 2023 else 'S'}]; 2% sequestration of shared "
-            "savings, none of losses [V PUF]. Health-equity benchmark adjustments (PY2023+) "
+            f"[{'V REACH-RFA; V REACH-PUF' if year <= 2023 else 'S'}]; 2% sequestration of shared "
+            "savings, none of losses [V REACH-PUF]. Health-equity benchmark adjustments (PY2023+) "
             "are a settle() input (equity_adjustment). Optional stop-loss and capitation: "
             "add specific_stop_loss / capitation."),
         two_sided=True,
@@ -136,7 +126,7 @@ def reach_terms(option: str, year: int) -> dict[str, Any]:
 LEAD_YEARS: tuple[int, ...] = tuple(range(2027, 2037))
 
 #: Global discount by agreement year for higher-spending ACOs: 1.75% in PY2027 rising to
-#: 3% by PY2032 [S Benesch, MedInsight: "~1.75–3%"]; the even 0.25-point steps between
+#: 3% by PY2032 [S LEAD-SUM: "~1.75–3%"]; the even 0.25-point steps between
 #: are assumed [U]. Lower-spending ACOs: 3% [S].
 LEAD_DISCOUNT_HIGHER: tuple[float, ...] = (0.0175, 0.02, 0.0225, 0.025, 0.0275, 0.03)
 
@@ -150,14 +140,14 @@ _LEAD_PRO_LOSSES = [(0.0, 0.10, 0.5), (0.10, 0.15, 0.35), (0.15, 0.20, 0.15),
 def lead_terms(option: str, spending: str = "higher") -> dict[str, Any]:
     """The contract terms of LEAD ``option`` for a ``spending`` ("higher"/"lower") ACO.
 
-    A ten-year agreement (2027–2036) without rebasing [V CMS LEAD page]; no MSR or MLR
+    A ten-year agreement (2027–2036) without rebasing [V LEAD-CMS]; no MSR or MLR
     [S]; Global 100% and Professional 60% of savings and 50% of losses in the first
-    corridor [S PY2027 methodology via NAACOS]; corridors reported as Global 0–15% 100%,
+    corridor [S NAACOS on the PY2027 methodology]; corridors reported as Global 0–15% 100%,
     15–35% 50%, 35–50% 25%, >50% 10%; Professional 0–10% 60% (losses 50%), 10–15% 35%,
-    15–20% 15%, >20% 5% [U: one secondary source, not verified against the RFA]; Global
+    15–20% 15%, >20% 5% [U: one secondary source, not verified against the LEAD RFA]; Global
     discount 1.75% rising to 3% by PY2032 for higher-spending ACOs, 3% for lower-spending
-    ones [S]; a 1.5% administrative add-on for higher-spending ACOs [S Benesch,
-    MedInsight]; 3% quality withhold [S Wakely]; enhanced primary-care capitation of
+    ones [S]; a 1.5% administrative add-on for higher-spending ACOs [S LEAD-SUM]; 3%
+    quality withhold [S WAKELY]; enhanced primary-care capitation of
     ``max(7% × benchmark − base PCC, 2% × benchmark)`` recouped at settlement [S], taken
     here at its 2% floor [D]; sequestration as in REACH [U].
     """
@@ -176,16 +166,17 @@ def lead_terms(option: str, spending: str = "higher") -> dict[str, Any]:
     return dict(
         description=(
             f"LEAD {option.capitalize()} option, {spending}-spending ACO (PY2027–2036, ten "
-            "years, no rebasing [V CMS LEAD page]). No MSR/MLR [S]; corridors "
+            "years, no rebasing [V LEAD-CMS]). No MSR/MLR [S]; corridors "
             + ("Global 0–15% 100%, 15–35% 50%, 35–50% 25%, >50% 10%" if global_ else
                "Professional 0–10% 60% of savings / 50% of losses, 10–15% 35%, 15–20% 15%, "
                ">20% 5%")
-            + " [U: one secondary source; the 60/50 split S]; "
+            + (" [U: one secondary source]; " if global_ else
+               " [U: one secondary source; the 60/50 split S]; ")
             + ("discount 1.75% in PY2027 rising by 0.25 a year to 3% from PY2032 [S ends; "
                "U steps]" if global_ and higher else "discount 3% [S]" if global_ else
                "no discount [S]")
             + ("; 1.5% administrative add-on [S]" if higher else "")
-            + "; 3% quality withhold earned back by the score [S Wakely]; enhanced "
+            + "; 3% quality withhold earned back by the score [S WAKELY]; enhanced "
             "primary-care capitation at its 2%-of-benchmark floor, recouped at settlement "
             "[S formula; D floor]; 2% sequestration of savings as in REACH [U]. Optional "
             "ACO-level stop-loss with risk-adjusted attachments for a PBPM fee: add "

@@ -2,7 +2,7 @@
 
 The CMS scale is the one-sided MSR table of 42 CFR 425.604(b), extended below 5,000
 assigned beneficiaries by 42 CFR 425.605(b)/425.110(b) as printed in Table A4 of CMS's
-settlement reports (``../shared/data/mssp_settlement_example``, PY2022 report of ACO A1540).
+settlement reports (the PY2022 report of ACO A1540, reproduced in the test suite).
 Within a band the rate is interpolated linearly on the exact beneficiary count,
 ``MSR = low + (high - low) * (n - lo) / (hi - lo)``, with ``hi`` the band's last count
 (7,500 beneficiaries give 3.3%, the example of the 2011 proposed rule, CMS-1345-P p. 268).

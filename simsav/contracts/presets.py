@@ -1,8 +1,10 @@
 """Named contract presets, each citing its sources.
 
-Tags follow ``contract-rules.md``: [V] verified in primary text, [S] secondary source,
-[D] derived, [U] unverified (an assumption the user should review). Year-specific CMS
-rules that a preset does not carry live in :mod:`simsav.contracts.program_years`.
+Each term carries a source tag: [V] verified in primary text, [S] secondary source,
+[D] derived, [U] unverified (an assumption the user should review), followed by the
+regulation or the id of the source; :mod:`simsav.contracts.sources` is the key
+(``simsav presets --sources`` prints it). Year-specific CMS rules that a preset does not
+carry live in :mod:`simsav.contracts.program_years`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _PRESET_TERMS: dict[str, dict[str, Any]] = {
             "MSSP Track 1 (one-sided), agreements 2012 to June 2019. MSR by the CMS sliding "
             "scale [V 42 CFR 425.604(b)]; first-dollar sharing at up to 50% × quality score "
             "[V 425.604(d)-(e); D HDM]; payment limit 10% of benchmark [V 425.604(f)]; 2% "
-            "sequestration of payments from PY2013 [V settlement reports]."
+            "sequestration of payments from PY2013 [V settlement reports, e.g. A1540]."
         ),
         msr="cms",
         max_sharing_rate=0.5,
@@ -221,8 +223,8 @@ _PRESET_TERMS: dict[str, dict[str, Any]] = {
     ),
     "eac-recommended": dict(
         description=(
-            "A design built from the source document's recommendations "
-            "(000_9c5f926f87bf50f4.txt): no MSR (rec. 4); no savings below a quality "
+            "A design built from the six recommendations of the background paper 'Payment "
+            "Calculation and Distribution' [EAC]: no MSR (rec. 4); no savings below a quality "
             "threshold of 0.6 (rec. 1); sharing on a sliding scale from 0 at the threshold "
             "to the 50% maximum at a stretch goal of 0.9 (rec. 3); a quality bonus of up to "
             "0.5% of the benchmark paid whether or not savings are achieved, on the same "
@@ -298,9 +300,9 @@ _PRESET_TERMS["mssp-basic-e-proposed-2027"] = {
     "description": (
         "PROPOSED, not law: MSSP BASIC Level E as the CY2027 Physician Fee Schedule "
         "proposed rule (CMS-1848-P, July 2026) would set it: the sharing rate raised from "
-        "50% to 60% [S CMS fact sheet via trade press]; other terms as mssp-basic-e. The "
-        "same proposal scales the prior savings adjustment from 50% to 75% (an [agreement] "
-        "term, prior_savings_scale) and adds an ACPT guardrail of -1/+1.5 points "
+        "50% to 60% [S PFS2027-P]; other terms as mssp-basic-e. The "
+        "same proposal scales the prior savings adjustment from 50% to 75% (the agreement "
+        "term prior_savings_scale) and adds an ACPT guardrail of -1/+1.5 points "
         "(acpt_guardrail)."),
 }
 _PRESET_TERMS["aca-risk-corridors"] = dict(

@@ -2,9 +2,9 @@
 
 A :class:`Contract` holds every term the settlement engine (:mod:`simsav.settlement.rules`) applies.
 It is a frozen pydantic model: unknown keys and out-of-range values are rejected with a
-message naming the field. Each term's docstring cites its source; tags follow
-``contract-rules.md``: [V] verified in primary text, [S] secondary source, [D] derived,
-[U] unverified (an assumption the user should review).
+message naming the field. Each term's docstring cites its source; tags: [V] verified in
+primary text, [S] secondary source, [D] derived, [U] unverified (an assumption the user
+should review), keyed in :mod:`simsav.contracts.sources`.
 
 Rates are fractions (0.02 means 2%). Money is in dollars.
 """
@@ -107,7 +107,7 @@ class BonusBand(_Frozen):
 class QualityBonus(_Frozen):
     """A quality bonus paid whether or not savings are achieved, from its own budget.
 
-    Recommendation 2 of the source document ``000_9c5f926f87bf50f4.txt`` ("discrete
+    Recommendation 2 of the background paper "Payment Calculation and Distribution" [EAC] ("discrete
     incentive payments based on quality performance, irrespective of whether savings are
     achieved"). The amount is ``budget × benchmark total × scale(Q)`` with
     ``scale = clip((Q − threshold) / (full_at − threshold), 0, 1)`` (a step at

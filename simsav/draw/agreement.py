@@ -96,7 +96,7 @@ class AgreementSpec(StrictModel):
     trend_error_sd : float
         SD of the error in the projected trend, per year, that carries a ``historical``
         or ``rolling`` benchmark forward (e.g. 0.02: the 2024 ACPT missed by 4 points,
-        contract-rules.md §5).
+        9.0% actual against 4.9% projected for 2023-24 [S MILL-ACPT]).
     risk_growth, risk_growth_sd : float
         Mean and SD of the annual growth of the ACO population's risk score.
     risk_cap : float or None

@@ -38,7 +38,9 @@ Calibration (:mod:`simsav.analysis.persistence`)
 ``exit_corr`` solves the CBO 2005 death rate among the top 25% (14% a year) at a 5%
 base exit rate, exactly (the latent score is ``N(0, 1)``, so it is a bivariate-normal
 probability). ``rho`` is the least-squares compromise over the DE-SynPUF rank
-correlation and the persistence targets of ``literature.md`` section 8, case 10:
+correlation and the published persistence targets (Yoon et al. 2018, Figueroa et al.
+2019, MEPS statistical briefs #309/#354, CBO 2005; listed in
+:data:`simsav.analysis.persistence.PERSISTENCE_TARGETS`):
 ``rho = 0.68`` (:meth:`PersistenceSpec.medicare` tabulates what each target gets).
 A one-parameter Gaussian copula cannot hit all of them. The bulk of the distribution
 (rank correlation 0.73, bottom half staying 75%, top decile in both of the next two

@@ -269,6 +269,7 @@ def draw(
     blocks_per_task: int | None = None,
     progress: Callable[[int], None] | None = None,
     method: str = "per-beneficiary",
+    first_block: int = 0,
 ) -> Draws:
     """Draw every random input of a run (the scenario and arguments are already valid).
 
@@ -289,6 +290,9 @@ def draw(
         Called with the number of sims drawn as blocks finish.
     method : {"per-beneficiary", "aggregate"}
         How one-year spending sums are drawn.
+    first_block : int
+        Draw the sims of the run from block ``first_block`` on (a later chunk of a run:
+        exactly the draws the whole run makes for those sims).
 
     Returns
     -------
@@ -296,14 +300,14 @@ def draw(
     """
     root = root_seed_sequence(seed)
     if scheduler is None:
-        blocks = draw_blocks(scenario, root, 0, n_sims, block_size, n_threads, progress,
-                             method)
+        blocks = draw_blocks(scenario, root, first_block, n_sims, block_size, n_threads,
+                             progress, method)
     else:
         from simsav.distributed import draw_with_dask  # dask is an optional dependency
 
         blocks = draw_with_dask(draw_blocks, scenario, root, n_sims, block_size,
                                 scheduler=scheduler, blocks_per_task=blocks_per_task,
-                                progress=progress, method=method)
+                                progress=progress, method=method, first_block=first_block)
     return assemble(scenario, blocks)
 
 

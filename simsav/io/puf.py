@@ -15,7 +15,9 @@ PY2019 and PY2020 come from a harmonized multi-year extract.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import logging
 import math
 import os
@@ -87,9 +89,24 @@ def bundled_years() -> list[int]:
 
 
 def _read_raw(src: str | os.PathLike[str] | IO[bytes]) -> pd.DataFrame:
+    """The table as text; a row with more or fewer fields than the header is named."""
+    data = src.read() if hasattr(src, "read") else Path(src).read_bytes()
     try:
-        raw = pd.read_csv(src, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else str(data)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not a CMS MSSP results file: not UTF-8 text (byte {err.start})"
+                         ) from None
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if not header:
+        raise ValueError("not a CMS MSSP results file: it is empty")
+    for row in rows:
+        if row and len(row) != len(header):
+            raise ValueError(f"not a CMS MSSP results file: line {rows.line_num} has "
+                             f"{len(row)} fields where the header has {len(header)}")
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"not a CMS MSSP results file: cannot read it as CSV ({err})") from None
     raw.columns = [str(c).replace("\ufeff", "").strip() for c in raw.columns]
     return raw
@@ -277,6 +294,7 @@ def normalize_puf(
     raw = _fix_2013_shift(raw)
     df, columns = _rename_columns(raw)
     _check_required(df)
+    _check_numbers(df, raw)
     df, pct_cols = _parse_values(df)
     df = _select_year(df, performance_year)
     _rates_to_fractions(df, pct_cols)
@@ -288,7 +306,39 @@ def normalize_puf(
         if name not in df.columns:
             df[name] = np.nan
     rest = [c for c in df.columns if c not in CORE_COLUMNS]
+    _check_duplicates(df)
     return df[list(CORE_COLUMNS) + rest].reset_index(drop=True)
+
+
+def _check_numbers(df: pd.DataFrame, raw: pd.DataFrame) -> None:
+    """Every cell of the columns the rules read is a number or left blank: else say where."""
+    for name in REQUIRED:
+        if name not in df.columns or name == "quality_score":
+            continue
+        col = df[name]
+        if _parse_number(col) is not None:
+            continue
+        text = col.astype("string").str.strip()
+        blank = text.isna() | text.isin(PLACEHOLDERS)
+        cleaned = text.str.replace(r"[\s$,%]", "", regex=True).str.replace(
+            r"^\((.*)\)$", r"-\1", regex=True)
+        bad = ~blank & pd.to_numeric(cleaned, errors="coerce").isna()
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        header = raw.columns[list(df.columns).index(name)]
+        raise ValueError(f"line {i + 2}, column {header}: {str(col.iloc[i])!r} is not a number")
+
+
+def _check_duplicates(df: pd.DataFrame) -> None:
+    """One row per ACO and year: a repeated ACO is an error naming it."""
+    ids = df["aco_id"].astype("string").fillna(df["aco_num"].astype("string"))
+    dup = ids.notna() & pd.DataFrame({"id": ids, "y": df["performance_year"]}).duplicated(
+        keep=False)
+    if bool(dup.any()):
+        first = ids[dup].iloc[0]
+        year = int(df.loc[dup, "performance_year"].iloc[0])
+        rows = [str(i + 2) for i in np.flatnonzero((ids == first).to_numpy())]
+        raise ValueError(f"ACO {first} appears {len(rows)} times for {year} (lines "
+                         f"{', '.join(rows)}); give one row per ACO and year")
 
 
 def _rename_columns(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:

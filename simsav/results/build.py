@@ -29,6 +29,16 @@ _SYD = ("sim", "year", "design")
 _SYDP = ("sim", "year", "design", "provider")
 
 
+#: Attrs of the coordinates (CF: every coordinate says what it indexes).
+COORD_ATTRS: dict[str, dict[str, str]] = {
+    "sim": {"long_name": "simulation (one simulated ACO history)", "units": "1"},
+    "year": {"long_name": "year of the agreement period (1: first performance year)",
+             "units": "1"},
+    "design": {"long_name": "contract design"},
+    "preset": {"long_name": "preset the design starts from (first of a glide path)"},
+}
+
+
 def _labelled(name: str, values: Any) -> xr.DataArray:
     return xr.DataArray(values, dims=ALL_VARIABLES[name].dims, attrs=var_attrs(name))
 
@@ -39,8 +49,9 @@ def _provider_coords(draws: Draws) -> dict[str, Any]:
     count = draws.provider_lives.size
     return {
         "provider": ("provider", np.array([f"provider-{i + 1:04d}" for i in range(count)],
-                                          dtype=object)),
-        "provider_org_type": ("provider", np.array(draws.provider_org, dtype=object)),
+                                          dtype=object), {"long_name": "provider panel"}),
+        "provider_org_type": ("provider", np.array(draws.provider_org, dtype=object),
+                              {"long_name": "provider's organization type"}),
         "provider_lives": ("provider", draws.provider_lives.astype(np.int64),
                            {"units": "beneficiaries", "long_name": "attributed lives"}),
     }
@@ -57,8 +68,10 @@ def design_dataset(
 ) -> xr.Dataset:
     """The per-design variables of :func:`simsav.reconcile.reconcile` as a Dataset."""
     coords: dict[str, Any] = {
-        "sim": sims, "year": years, "design": np.array(labels, dtype=object),
-        "preset": ("design", np.array(presets, dtype=object)),
+        "sim": ("sim", sims, COORD_ATTRS["sim"]),
+        "year": ("year", years, COORD_ATTRS["year"]),
+        "design": ("design", np.array(labels, dtype=object), COORD_ATTRS["design"]),
+        "preset": ("design", np.array(presets, dtype=object), COORD_ATTRS["preset"]),
         **_provider_coords(draws),
     }
     return xr.Dataset({name: _labelled(name, arr) for name, arr in arrays.items()},
@@ -146,6 +159,7 @@ def _provenance(scenario: Scenario, n: int, seed: int | str, block_size: int,
                 method: str) -> dict[str, Any]:
     ag = scenario.agreement
     attrs: dict[str, Any] = {
+        "Conventions": "CF-1.10",
         "title": f"simsav results: {scenario.name}",
         "simsav_version": __version__,
         "scenario": scenario.name,

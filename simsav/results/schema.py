@@ -10,7 +10,9 @@ variables come from :data:`simsav.settlement.fields.FIELDS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from simsav.settlement.fields import FIELDS
@@ -24,6 +26,7 @@ __all__ = [
     "STOP_LOSS_VARIABLES",
     "VARIABLES",
     "Var",
+    "dataset_bytes",
     "validate_dataset",
     "var_attrs",
 ]
@@ -152,10 +155,47 @@ def validate_dataset(ds: xr.Dataset) -> None:
                 raise ValueError(f"{name}: attribute {attr!r} missing")
 
 
-def var_attrs(name: str) -> dict[str, str]:
-    """The attrs of schema variable ``name``."""
+#: CF flag attributes of coded variables (``flag_values`` in the variable's own dtype).
+FLAGS: dict[str, dict[str, Any]] = {
+    "outcome": {"flag_values": np.array([-1, 0, 1], dtype=np.int8),
+                "flag_meanings": "shared_losses corridor_or_below_msr shared_savings"},
+}
+
+
+def var_attrs(name: str) -> dict[str, Any]:
+    """The attrs of schema variable ``name`` (CF flags for a coded variable).
+
+    Examples
+    --------
+    >>> var_attrs("outcome")["flag_meanings"]
+    'shared_losses corridor_or_below_msr shared_savings'
+    """
     v = ALL_VARIABLES[name]
-    attrs = {"units": v.units, "long_name": v.long_name}
+    attrs: dict[str, Any] = {"units": v.units, "long_name": v.long_name}
     if v.puf_column:
         attrs["puf_column"] = v.puf_column
+    attrs.update(FLAGS.get(name, {}))
     return attrs
+
+
+def dataset_bytes(*, n_sims: int, years: int, designs: int, providers: int = 0,
+                  distribution: bool = False, finances: bool = False,
+                  attributed: bool = False) -> int:
+    """Bytes of the results Dataset of a run of this shape (8 bytes a value, at most).
+
+    Examples
+    --------
+    >>> dataset_bytes(n_sims=10_000, years=1, designs=2) // 1_000_000
+    4
+    """
+    sy = n_sims * years
+    inputs = sum(1 for v in VARIABLES.values() if v.dims == ("sim", "year"))
+    per_design = sum(1 for v in VARIABLES.values() if "design" in v.dims)
+    if distribution:
+        per_design += sum(1 for v in PROVIDER_VARIABLES.values() if v.dims == _SYD)
+    if finances:
+        per_design += len(FINANCE_VARIABLES)
+    total = sy * (inputs + int(attributed)) + sy * designs * per_design
+    if providers:
+        total += sy * providers * 2 + (sy * designs * providers if distribution else 0)
+    return 8 * total

@@ -72,6 +72,7 @@ from simsav.settlement.policy import (
     OrganizationWeights,
     _as_policy,
 )
+from simsav.validation import checked_array
 
 __all__ = [
     "ORG_TYPES",
@@ -93,21 +94,7 @@ F64 = NDArray[np.float64]
 _MAX_CENTS = 2**46
 
 # --------------------------------------------------------------------------- panels
-def _float_array(name: str, value: ArrayLike, *, lo: float | None = None,
-                 hi: float | None = None, lo_open: bool = False) -> F64:
-    a = np.asarray(value, dtype=np.float64)
-    if np.isnan(a).any():
-        raise ValueError(f"{name}: must be a number, got NaN")
-    if np.isinf(a).any():
-        raise ValueError(f"{name}: must be finite, got inf")
-    if lo is not None:
-        bad = a <= lo if lo_open else a < lo
-        if bad.any():
-            rel = ">" if lo_open else ">="
-            raise ValueError(f"{name}: must be {rel} {lo}, got {float(a[bad].flat[0])!r}")
-    if hi is not None and (a > hi).any():
-        raise ValueError(f"{name}: must be <= {hi}, got {float(a[a > hi].flat[0])!r}")
-    return a
+_float_array = checked_array
 
 
 def _broadcast(name: str, a: np.ndarray, shape: tuple[int, ...], dims: str) -> np.ndarray:

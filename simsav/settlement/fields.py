@@ -102,8 +102,10 @@ FIELDS: tuple[Field, ...] = (
     _f("mlr", "rate", "minimum loss rate (NaN: one-sided)",
        "Minimum loss rate (NaN for one-sided contracts).", "[M]",
        label="Minimum loss rate", applies="two-sided"),
-    _f("outcome", "outcome", "outcome: 1 shared savings, 0 corridor, -1 shared losses",
-       "1 savings (cleared the MSR), 0 corridor or below the MSR, -1 losses beyond the MLR.",
+    _f("outcome", "outcome",
+       "outcome: 1 shared savings, 0 corridor, -1 shared losses, 2 reduced sharing below MSR",
+       "1 savings (cleared the MSR), 0 corridor or below the MSR, -1 losses beyond the MLR, "
+       "2 savings below the MSR shared at a low-revenue ACO's reduced rate.",
        "[P]", dtype="int8", label="Outcome"),
     _f("quality_met", "flag", "quality allowed sharing",
        "Whether quality allowed sharing (standard, alternative or gate).", "[S]",

@@ -2,7 +2,8 @@
 
 An ACO invests in care management before any savings arrive, sometimes with advance
 payments from the payer that are recouped from later shared savings (the Advance Payment
-ACO model and the ACO Investment Model; source document ``000_9c5f926f87bf50f4.txt``).
+ACO model and the ACO Investment Model, as described in the background paper "Payment
+Calculation and Distribution" [EAC]).
 Per sim, design and agreement year ``t``:
 
 ``advance_t``

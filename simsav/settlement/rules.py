@@ -2,7 +2,8 @@
 
 :func:`settle` applies a :class:`~simsav.contracts.Contract` to arrays of benchmarks and
 expenditures, vectorized with numpy, in the order of CMS's settlement reports (Table 3 of
-the Financial Reconciliation Report, rows [A]–[GG]) and ``contract-rules.md`` §1:
+the Financial Reconciliation Report, rows [A]–[GG]; source tags are keyed in
+:mod:`simsav.contracts.sources`):
 
 1. :func:`_savings` — gross savings ``(B − E) × person-years`` against the (discounted)
    benchmark, and the savings rate [V CFR604(d), CFR605(d)];
@@ -47,6 +48,7 @@ from simsav.contracts.msr import interpolate_table
 from simsav.settlement.corridors import corridor_share
 from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS
 from simsav.settlement.quality import effective_quality
+from simsav.validation import checked_array
 
 __all__ = [
     "OUTCOME_LABELS",
@@ -59,8 +61,10 @@ __all__ = [
     "settle_trusted",
 ]
 
-#: Outcome codes: 1 = shared savings (cleared the MSR), 0 = neither, −1 = shared losses.
-OUTCOME_LABELS = {1: "savings", 0: "corridor", -1: "losses"}
+#: Outcome codes: 1 = shared savings (cleared the MSR), 0 = neither (the corridor, or
+#: savings below the MSR), −1 = shared losses, 2 = savings below the MSR shared at the
+#: reduced rate of a low-revenue ACO (42 CFR 425.605(h)).
+OUTCOME_LABELS = {1: "savings", 0: "corridor", -1: "losses", 2: "below-msr-reduced"}
 
 F64 = NDArray[np.float64]
 Bools = NDArray[np.bool_]
@@ -134,22 +138,7 @@ class SettleInputs:
 
 
 # ----------------------------------------------------------------------------- boundary
-def _arr(name: str, value: ArrayLike, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, allow_nan: bool = False) -> F64:
-    a = np.asarray(value, dtype=np.float64)
-    if not allow_nan and np.isnan(a).any():
-        raise ValueError(f"{name}: must be a number, got NaN")
-    finite = a[~np.isnan(a)]
-    if np.isinf(finite).any():
-        raise ValueError(f"{name}: must be finite, got inf")
-    if lo is not None:
-        bad = finite <= lo if lo_open else finite < lo
-        if bad.any():
-            rel = ">" if lo_open else ">="
-            raise ValueError(f"{name}: must be {rel} {lo}, got {float(finite[bad].flat[0])!r}")
-    if hi is not None and (finite > hi).any():
-        raise ValueError(f"{name}: must be <= {hi}, got {float(finite[finite > hi].flat[0])!r}")
-    return a
+_arr = checked_array
 
 
 def _bool(name: str, value: ArrayLike | None) -> Bools | None:
@@ -169,6 +158,15 @@ def _score(c: Contract, q: F64, prior: F64 | None, pct: F64 | None) -> F64:
         c.quality_scoring, q, q_prior=prior, percentile=pct, goal_target=c.goal_target,
         goal_stretch=c.goal_stretch, goal_target_share=c.goal_target_share,
         improvement_full_at=c.improvement_full_at)
+
+
+def _same_shapes(kw: dict[str, Any]) -> None:
+    """Array inputs must share one shape (scalars go with anything): no silent outer product."""
+    shapes = {k: np.shape(v) for k, v in kw.items() if v is not None and np.ndim(v) > 0}
+    if len(set(shapes.values())) > 1:
+        desc = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise ValueError(f"inputs: array arguments must have one shape (or be scalars); "
+                         f"got {desc}")
 
 
 def _trusted(name: str, value: ArrayLike, **_: Any) -> F64:
@@ -211,7 +209,16 @@ def _inputs(contract: Contract, *, check: bool = True, **kw: Any) -> SettleInput
     arrays = [bench, exp_, n, py, q, scored, rev, year, euc, part, low, equity, excess,
               expected, prepaid]
     optional = [x for x in (qps, alt, msr, mlr) if x is not None]
+    if check:
+        _same_shapes(kw)
     shape = np.broadcast_shapes(*(np.shape(x) for x in arrays + optional))
+    if check:
+        with np.errstate(over="ignore"):
+            totals = np.broadcast_to(bench, shape) * np.broadcast_to(py, shape)
+            spent = np.broadcast_to(exp_, shape) * np.broadcast_to(py, shape)
+        if not (np.isfinite(totals).all() and np.isfinite(spent).all()):
+            raise ValueError("benchmark, expenditure: times the beneficiaries (person-years) "
+                             "they overflow; give per-capita amounts in USD")
 
     def b(x: Any) -> Any:
         return None if x is None else np.broadcast_to(x, shape)
@@ -372,6 +379,7 @@ def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
     else:
         thr = s["msr"] if c.sharing_threshold == "msr" else c.sharing_threshold
         sharable = np.maximum(gross - thr * bench_total, 0.0)
+    below = np.zeros(shape, bool)  # low-revenue sharing below the MSR (MSSP only)
     if c.risk_corridors is not None:
         fsr, shared = _corridor_sharing(c, sharable, bench_total, cleared,
                                         np.where(quality_met, scale, 0.0))
@@ -390,6 +398,7 @@ def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
     else:
         earned = np.minimum(shared, cap) * (1.0 - c.sequestration)
         seq = np.minimum(shared, cap) * c.sequestration
+    s["outcome"] = np.where(below & (shared > 0), 2, outcome).astype(np.int8)
     s.update(quality_met=quality_met, final_sharing_rate=fsr, shared_savings=shared,
              sequestration=seq, payment_cap=cap, earned_savings=earned,
              withheld=earned * c.withhold, _standard_ok=standard_ok)
@@ -622,8 +631,9 @@ def settle(
 
     Examples
     --------
-    Worked example W1 of ``contract-rules.md``: Track 1, 20,000 beneficiaries, benchmark
-    $12,000, expenditure $11,500, quality 0.9 — 45% of $10M before sequestration.
+    A worked example by hand from 42 CFR 425.604: Track 1, 20,000 beneficiaries,
+    benchmark $12,000, expenditure $11,500, quality 0.9 — savings of $10M clear the 2.5%
+    MSR, shared at 50% × 0.9 = 45%: $4.5M before sequestration.
 
     >>> from simsav.contracts import get_preset
     >>> s = settle(get_preset("mssp-track1-2012"), benchmark=12_000, expenditure=11_500,

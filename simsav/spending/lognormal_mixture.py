@@ -57,8 +57,8 @@ __all__ = [
 ]
 
 #: The cv :data:`MEDICARE_FFS_MIXTURE` is fitted to, with the concentration shares: near the
-#: 2.14 that CMS's 2011 MSR table implies (literature.md section 8, case 1), under the
-#: 2.3 of the lognormal-Pareto ``medicare-ffs`` (whose Pareto tail is heavier).
+#: 2.14 that CMS's 2011 MSR table implies (``simsav.analysis.msr_sizing.CMS_2011_CV``),
+#: under the 2.3 of the lognormal-Pareto ``medicare-ffs`` (whose Pareto tail is heavier).
 MEDICARE_FFS_CV = 2.16
 
 #: Shape of ``lognormal-mixture`` by default. Fitted by
@@ -68,8 +68,8 @@ MEDICARE_FFS_CV = 2.16
 #: against 14.9/41.5/60.0/79.1/95.7% (each within 0.02 point); untruncated cv 2.160. The
 #: shares alone pin all five parameters (an exact fit, at cv 2.18); asking for cv 2.16
 #: moves them by under 0.02 point. The 99th percentile is 10.2 x the mean; capping there
-#: gives cv 1.87 and lowers the mean by 4.7% (literature.md: cap ~9.5 x mean, capped cv
-#: ~1.9, mean -5%). 7.1% spend nothing; 14.6% of the others form the high-cost
+#: gives cv 1.87 and lowers the mean by 4.7% (published: cap ~9.5 x mean, capped cv
+#: ~1.9, mean -5% [D LANCET21, CBO05]). 7.1% spend nothing; 14.6% of the others form the high-cost
 #: component, whose mean is 8.2 x the low-cost one's. ``tests/test_lognormal_mixture.py``
 #: re-checks the shares, the cv and the fit.
 MEDICARE_FFS_MIXTURE: dict[str, float] = {

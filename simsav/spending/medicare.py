@@ -17,7 +17,7 @@ from simsav.spending.lognormal_pareto import LognormalPareto
 __all__ = ["ENTRY", "MEDICARE_FFS_SHAPE", "MEDICARE_FFS_TARGETS", "medicare_ffs"]
 
 #: Medicare FFS (aged >= 65, 2007-2018) top-q spending shares, Wallis et al. 2021
-#: (EClinicalMedicine 100873); literature.md sections 7 and 8 (case 9).
+#: (EClinicalMedicine 100873) [S LANCET21].
 MEDICARE_FFS_TARGETS: dict[float, float] = {
     0.01: 0.149,
     0.05: 0.415,
@@ -31,7 +31,8 @@ MEDICARE_FFS_TARGETS: dict[float, float] = {
 #: (least squares on the five shares, in points; rounded to 4 decimals). Achieved shares
 #: 14.94/41.26/60.52/78.68/95.78% (each within 0.6 point); untruncated cv 2.33; the 99th
 #: percentile is 9.43 x the mean, and capping there gives cv 1.84 and lowers the mean by
-#: 5.5% (literature.md: cv ~2.3, cap ~9.5 x mean, capped cv ~1.9, mean -5%). A free zero
+#: 5.5% (the published figures imply cv ~2.3, a cap ~9.5 x the mean, capped cv ~1.9 and
+#: the mean -5% [D LANCET21, CBO05]). A free zero
 #: mass improves the fit by less than 0.1 point (it picks 3%), so none is used: one
 #: normal variate per beneficiary. ``tests/test_spending.py`` re-checks the shares and
 #: the fit.
