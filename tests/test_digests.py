@@ -24,8 +24,13 @@ import record  # noqa: E402
 
 RECORDED = json.loads((HERE / "scenarios.json").read_text())
 
-#: Variables whose values a fix in the restructure was meant to change, by case.
-CHANGED: dict[str, set[str]] = {}
+#: Variables whose values a later fix was meant to change, by case: a low-revenue ACO
+#: paid at the reduced rate below the MSR has its own outcome (2) instead of "corridor"
+#: (0); nothing else about its settlement moved.
+CHANGED: dict[str, set[str]] = {
+    "scenarios/physician-group-20k.toml::aggregate": {"outcome"},
+    "scenarios/physician-group-20k.toml::per-beneficiary": {"outcome"},
+}
 
 #: Cases with provider panels. The restructure fixed two stream collisions there: the
 #: providers' own effects drew from the aggregate path's stream (7,), and the panel layout

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simsav.cli.common import InputError, compile_notice, load_scenario_arg, progress
+from simsav.cli.common import (
+    InputError,
+    compile_notice,
+    load_scenario_arg,
+    progress,
+    whole_arg,
+)
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {"report": "simsav report scenarios/rural-aco-5k.toml --sims 2000 --out report/"}
@@ -58,29 +64,50 @@ def open_results(path: str) -> Any:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from simsav.results.output_set import OutputError, OutputSet
+
     if not args.no_xlsx:
         try:
             import openpyxl  # noqa: F401
         except ImportError:
             raise InputError(_NO_OPENPYXL) from None
-    ds, simulated = load_run(args.input, sims=args.sims, seed=args.seed, quiet=args.quiet)
+    out = OutputSet(args.out, about={"source": str(args.input)})
+    try:
+        out.check()  # before anything is simulated
+        with out:
+            ds, simulated = load_run(args.input, sims=args.sims, seed=args.seed,
+                                     quiet=args.quiet)
+            written = _write(out, ds, simulated, args)
+    except OutputError as e:
+        raise InputError(f"--out: {e}") from None
+    print(f"{ds.attrs.get('scenario', '')}: {ds.sizes['sim']:,} sims, seed "
+          f"{ds.attrs.get('seed', '?')}")
+    print(f"wrote {args.out}: {', '.join(written)}")
+    return 0
+
+
+def _write(out: Any, ds: Any, simulated: bool, args: argparse.Namespace) -> list[str]:
+    """The report's files, into the output set."""
     import matplotlib
 
     matplotlib.use("Agg")
     from simsav.plotting import report_figures
     from simsav.results.files import save_dataset
-    from simsav.results.report import write_report
+    from simsav.results.report import build_report, write_html, write_workbook
 
-    out = Path(args.out)
-    written = write_report(ds, out, figures=report_figures(ds), xlsx=not args.no_xlsx,
-                           source=args.input)
+    rep = build_report(ds, figures=report_figures(ds), source=args.input)
+    names = []
+    if not args.no_xlsx:
+        write_workbook(rep, out.path("report.xlsx"))
+        out.written("report.xlsx")
+        names.append("report.xlsx")
+    write_html(rep, out.path("report.html"))
+    out.written("report.html")
+    names.append("report.html")
     if simulated:
-        written["results"] = save_dataset(ds, out / "results.nc")
-    print(f"{ds.attrs.get('scenario', '')}: {ds.sizes['sim']:,} sims, seed "
-          f"{ds.attrs.get('seed', '?')}")
-    for path in written.values():
-        print(f"wrote {path}")
-    return 0
+        save_dataset(ds, out.path("results.nc"))
+        names.append("results.nc")
+    return names
 
 
 def register(add: Callable[..., Any]) -> None:
@@ -91,7 +118,9 @@ def register(add: Callable[..., Any]) -> None:
                     help="a scenario TOML file (simulated here) or saved results (.nc)")
     sp.add_argument("--out", required=True, help="directory for report.xlsx, report.html "
                                                  "(and results.nc for a scenario)")
-    sp.add_argument("--sims", type=int, help="sims for a scenario (default: the scenario's)")
-    sp.add_argument("--seed", type=int, help="seed for a scenario (default: the scenario's)")
+    sp.add_argument("--sims", type=whole_arg(1, 10_000_000),
+                    help="sims for a scenario (default: the scenario's)")
+    sp.add_argument("--seed", type=whole_arg(0), help="seed for a scenario (default: the "
+                                                      "scenario's)")
     sp.add_argument("--no-xlsx", action="store_true", help="the HTML report alone")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

@@ -226,11 +226,12 @@ def _records(summary: Any) -> list[dict[str, Any]]:
 def _write_outputs(out: Any, ds: Any, summary: Any, fin: Any) -> list[str]:
     """Every file of the run into the output set; the names written."""
     from simsav.plotting import plot_payout_distribution
+    from simsav.results.files import save_dataset
     from simsav.results.summary import summary_frame
 
     names = []
     if ds is not None:
-        ds.to_netcdf(out.path("results.nc"), engine="netcdf4")
+        save_dataset(ds, out.path("results.nc"))
         out.written("results.nc")
         names.append("results.nc")
     frame = summary_frame(summary)
