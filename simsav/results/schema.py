@@ -186,7 +186,7 @@ def dataset_bytes(*, n_sims: int, years: int, designs: int, providers: int = 0,
     Examples
     --------
     >>> dataset_bytes(n_sims=10_000, years=1, designs=2) // 1_000_000
-    4
+    6
     """
     sy = n_sims * years
     inputs = sum(1 for v in VARIABLES.values() if v.dims == ("sim", "year"))
