@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from simsav.analysis.current_models import benchmark_spread
 from simsav.contracts.msr import cms_msr
 from simsav.results.formats import decimals_for, fmt_count, fmt_money, money_scale
 from simsav.results.report import Figure
@@ -30,6 +31,7 @@ __all__ = [
     "waterfall_steps",
     "plot_fan_chart",
     "report_figures",
+    "plot_benchmark_fan",
 ]
 
 
@@ -595,3 +597,38 @@ def report_figures(ds: xr.Dataset, *, dpi: int = 100) -> list[Any]:
                                "the agreement (median, mean, 50% and 90% bands).",
                                png(plot_fan_chart(ds, design=name))))
     return figs
+
+
+def plot_benchmark_fan(ds: xr.Dataset, *, ax: Any = None) -> Any:
+    """Fan chart of the benchmark against the realised spending over the agreement.
+
+    Per agreement year, the spread over sims of ``benchmark / expenditure − 1``
+    (:func:`simsav.analysis.current_models.benchmark_spread`): without rebasing it widens
+    as the errors of the trend update compound.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`simsav.simulate`, a multi-year agreement.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    s = benchmark_spread(ds)
+    q = s["ratio_quantiles"].values * 100
+    years = ds["year"].values
+    ax.fill_between(years, q[0], q[4], alpha=0.2, color="C2", linewidth=0,
+                    label="5–95% of sims")
+    ax.fill_between(years, q[1], q[3], alpha=0.35, color="C2", linewidth=0,
+                    label="25–75% of sims")
+    ax.plot(years, q[2], "o-", color="C2", label="median")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    ax.set_xticks(years)
+    ax.set_xlabel("Agreement year")
+    ax.set_ylabel("Benchmark above realised spending, %")
+    ax.set_title(f"Benchmark against spending — {ds.attrs.get('scenario', '')}")
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    return ax

@@ -83,14 +83,61 @@ class DesignTerms:
                    design.interim_payments)
 
 
-def _settle_year(c: Contract, d: Draws, t: int) -> Any:
+def _stop_loss_inputs(c: Contract, d: Draws, t: int | slice) -> dict[str, Any]:
+    """The stop-loss excess (and its expectation) for contract ``c``, USD totals."""
+    sl = c.specific_stop_loss
+    if sl is None:
+        return {}
+    if d.stop_loss_excess is None or sl.key not in d.stop_loss_keys:
+        raise ValueError(f"specific_stop_loss: attachment {sl.attachment:g} "
+                         f"(risk_adjusted = {str(sl.risk_adjusted).lower()}) was not drawn; "
+                         "stop-loss needs the design in the scenario before the run")
+    k = d.stop_loss_keys.index(sl.key)
+    n = d.n_beneficiaries[:, t]
+    excess = d.stop_loss_excess[:, t, k] * n
+    assert d.stop_loss_expected is not None
+    expected = d.stop_loss_expected[t, k] * n
+    if isinstance(t, slice):  # the cumulative settlement: totals over the years
+        excess, expected = excess.sum(axis=1), expected.sum(axis=1)
+    return dict(stop_loss_excess=excess, stop_loss_expected=expected)
+
+
+def _settle_year(c: Contract, d: Draws, t: int, prepaid: F64 | None = None) -> Any:
     prior = np.full(d.shape[0], np.nan) if t == 0 else d.quality[:, t - 1]
+    extra = _stop_loss_inputs(c, d, t)
+    if prepaid is not None:
+        extra["prepaid_balance"] = prepaid
     return settle_trusted(
         c, benchmark=d.benchmark[:, t], expenditure=d.expenditure[:, t],
         n_beneficiaries=d.n_beneficiaries[:, t], quality=d.quality[:, t],
         quality_prior=prior, quality_percentile=d.quality_rank[:, t],
         revenue=d.revenue[:, t], agreement_year=d.agreement_year[t],
-        euc_fraction=d.euc_fraction, low_revenue=d.low_revenue)
+        euc_fraction=d.euc_fraction, low_revenue=d.low_revenue, **extra)
+
+
+def _settle_years(terms: DesignTerms, d: Draws) -> tuple[list[Any], F64]:
+    """Each year's settlement, and the prepaid shared savings paid during each year.
+
+    Prepaid savings are paid during year ``t`` as the contract's share of year
+    ``t − 1``'s earned savings and recouped from year ``t``'s; the balance is carried
+    (what is left at the end of the agreement is repaid) [S CY2025 PFS rule].
+    """
+    n, years = d.shape
+    prepaid_paid = np.zeros((n, years))
+    if not any(c.prepaid_savings is not None for c in terms.contracts):
+        return [_settle_year(terms.contracts[t], d, t) for t in range(years)], prepaid_paid
+    annual: list[Any] = []
+    balance = np.zeros(n)
+    for t in range(years):
+        c = terms.contracts[t]
+        if c.prepaid_savings is not None and t > 0:
+            prepaid_paid[:, t] = c.prepaid_savings.share * np.maximum(
+                annual[-1].earned_savings, 0.0)
+        balance = balance + prepaid_paid[:, t]
+        s = _settle_year(c, d, t, prepaid=balance)
+        balance = s.prepaid_outstanding
+        annual.append(s)
+    return annual, prepaid_paid
 
 
 def _true_up(terms: DesignTerms, d: Draws, annual: list[Any]) -> tuple[F64, F64]:
@@ -107,7 +154,8 @@ def _true_up(terms: DesignTerms, d: Draws, annual: list[Any]) -> tuple[F64, F64]
         n_beneficiaries=d.n_beneficiaries.sum(axis=1), quality=d.quality[:, -1],
         quality_prior=d.quality[:, -2], quality_percentile=d.quality_rank[:, -1],
         revenue=d.revenue.sum(axis=1), agreement_year=d.agreement_year[-1],
-        euc_fraction=d.euc_fraction, low_revenue=d.low_revenue)
+        euc_fraction=d.euc_fraction, low_revenue=d.low_revenue,
+        **_stop_loss_inputs(terms.contracts[-1], d, slice(None)))
     if terms.interim_payments:
         paid = net.copy()
         already = np.stack([s.earned_savings for s in annual], axis=1).sum(axis=1)
@@ -166,13 +214,15 @@ def reconcile(
     Returns
     -------
     dict of str to ndarray
-        Each settlement field and ``aco_paid``, ``true_up`` (and distribution and finance
-        variables) with shape (sim, year, design); ``provider_payout`` is
+        Each settlement field and ``aco_paid``, ``true_up``, ``prepaid_paid`` (and
+        distribution and finance variables) with shape (sim, year, design);
+        ``provider_payout`` is
         (sim, year, design, provider).
     """
     out: dict[str, list[F64]] = {}
     for terms in designs:
-        annual = [_settle_year(terms.contracts[t], draws, t) for t in range(draws.shape[1])]
+        annual, prepaid_paid = _settle_years(terms, draws)
+        out.setdefault("prepaid_paid", []).append(prepaid_paid)
         for f in FIELDS:
             out.setdefault(f.name, []).append(np.stack([getattr(s, f.name) for s in annual],
                                                        axis=1))

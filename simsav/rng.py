@@ -112,6 +112,8 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "attribution": (9,),  # churn and the visit rule (kernels/attribution.py)
     "provider_effect": (10,),  # each provider's own effect on its panel's spending
     "provider_layout": (11,),  # organization types and panel sizes, once per scenario
+    "national_trend": (20,),  # realised national spending trend, per sim and year
+    "regional_trend": (21,),  # the ACO's region's trend around the nation, per sim and year
     # run-level sub-roots (:func:`sub_root`): run ``i`` of a family made from one seed
     # (MSR sizing: one run per population size) uses spawn_key (*root_key, 2**31, i); a
     # block index never reaches 2**31 (at most 10 million sims), so no block collides

@@ -147,7 +147,7 @@ class ACOEffects(_Frozen):
     low_revenue : bool
         Low-revenue ACO (may share below the MSR at half rate, BASIC from 2024).
     agreement_year : int
-        Year of the agreement period (1–5), for year-by-year loss limits.
+        Year of the agreement period (1–10) the run starts in, for year-by-year terms.
     euc_fraction : float
         Share of shared losses forgiven for extreme and uncontrollable circumstances.
     """
@@ -159,7 +159,7 @@ class ACOEffects(_Frozen):
     benchmark_error_var_n: Annotated[float, Field(ge=0.0, le=10_000.0, allow_inf_nan=False)] = 0.0
     revenue_share: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] | None = None
     low_revenue: bool = False
-    agreement_year: Annotated[Whole, Field(ge=1, le=5)] = 1
+    agreement_year: Annotated[Whole, Field(ge=1, le=10)] = 1
     euc_fraction: Fraction = 0.0
 
 

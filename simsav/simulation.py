@@ -68,7 +68,7 @@ def estimate_memory(scenario: Scenario, n_sims: int) -> int:
     >>> from simsav.scenario import load_scenario
     >>> scn = load_scenario("scenarios/eac-recommendations.toml")
     >>> round(estimate_memory(scn, 10_000_000) / 1e9)
-    421
+    469
     """
     p = scenario.providers
     size = dataset_bytes(

@@ -126,7 +126,7 @@ def test_agreement_validation():
     with pytest.raises(ScenarioError, match="base_years"):
         scn(1_000, {"years": 2, "benchmark": "historical"})
     with pytest.raises(ScenarioError, match="agreement.years"):
-        scn(1_000, {"years": 9})
+        scn(1_000, {"years": 11})  # agreements run 1–10 years (LEAD: ten)
     with pytest.raises(ScenarioError, match="glide"):
         scn(1_000, {"years": 2}, [{"name": "g", "glide": ["mssp-basic-z"]}])
 

@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simsav import __version__
-from simsav.cli import init, msr, plot, puf, report, run, settle
+from simsav.cli import init, msr, plot, puf, reach, report, run, settle
 from simsav.cli.common import InputError
 
 __all__ = ["main"]
 
-_MODULES = (run, msr, puf, settle, report, plot, init)
+_MODULES = (run, msr, puf, reach, settle, report, plot, init)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 

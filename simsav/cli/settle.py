@@ -51,13 +51,16 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     if args.sources:
         return _print_sources(args.json)
     if args.json:
-        print_json({name: c.model_dump(mode="json") for name, c in PRESETS.items()})
+        print_json({name: c.model_dump(mode="json", by_alias=True)
+                    for name, c in PRESETS.items()})
         return 0
     for name, c in PRESETS.items():
         side = "two-sided" if c.two_sided else "one-sided"
         msr = c.msr if isinstance(c.msr, str) else (
             f"{c.msr:.1%}" if isinstance(c.msr, float) else "table")
-        print(f"{name:28s} {side:9s}  max share {c.max_sharing_rate:4.0%}  MSR {msr}")
+        share = (f"max share {c.max_sharing_rate:4.0%}" if c.risk_corridors is None else
+                 f"corridors {c.risk_corridors.savings[0].share:4.0%} first band")
+        print(f"{name:32s} {side:9s}  {share}  MSR {msr}")
         if args.verbose:
             print(f"    {c.description}\n")
     if args.verbose:
@@ -77,7 +80,7 @@ def _show(kind: str, x: Any) -> str:
 
 def _cmd_settle(args: argparse.Namespace) -> int:
     from simsav.contracts import get_preset
-    from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS, applies
+    from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS, applies_to
     from simsav.settlement.rules import settle_one
 
     contract = get_preset(args.preset)
@@ -112,16 +115,13 @@ def _cmd_settle(args: argparse.Namespace) -> int:
         print_json({"preset": args.preset, **{k: r[k] for k in SETTLEMENT_FIELDS},
                      "forfeited_to": contract.forfeited_to})
         return 0
-    terms = dict(two_sided=contract.two_sided, withhold=contract.withhold > 0,
-                 quality_bonus=contract.quality_bonus is not None,
-                 forfeited_to=contract.forfeited_to)
     rows: list[tuple[str, str]] = [
         ("Contract", f"{args.preset} ({'two' if contract.two_sided else 'one'}-sided)"),
         ("Benchmark per capita", money(args.benchmark)),
         ("Expenditure per capita", money(args.expenditure)),
         ("Assigned beneficiaries", f"{args.beneficiaries:,.0f}"),
     ]
-    rows += [(f.label, _show(f.kind, r[f.name])) for f in FIELDS if applies(f, **terms)]
+    rows += [(f.label, _show(f.kind, r[f.name])) for f in FIELDS if applies_to(f, contract)]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v:>22}")

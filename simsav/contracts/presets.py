@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from simsav.contracts.cmmi import REACH_YEARS, lead_terms, reach_terms
+from simsav.contracts.risk_terms import ACA_CORRIDORS
 from simsav.contracts.terms import Contract, ContractError, make_contract
 
 __all__ = ["PRESETS", "get_preset", "preset_names"]
@@ -292,6 +294,41 @@ for _level in "abcde":
         )
     _PRESET_TERMS[f"mssp-basic-{_level}"] = _terms
 
+_PRESET_TERMS["mssp-basic-e-proposed-2027"] = {
+    **_PRESET_TERMS["mssp-basic-e"],
+    "max_sharing_rate": 0.6,
+    "description": (
+        "PROPOSED, not law: MSSP BASIC Level E as the CY2027 Physician Fee Schedule "
+        "proposed rule (CMS-1848-P, July 2026) would set it: the sharing rate raised from "
+        "50% to 60% [S PFS2027-P]; other terms as mssp-basic-e. The "
+        "same proposal scales the prior savings adjustment from 50% to 75% (the agreement "
+        "term prior_savings_scale) and adds an ACPT guardrail of -1/+1.5 points "
+        "(acpt_guardrail)."),
+}
+_PRESET_TERMS["aca-risk-corridors"] = dict(
+    description=(
+        "The ACA risk corridors of 42 USC 18062(b) [V], as a two-sided contract: the plan "
+        "keeps all gains and losses within 3% of its target, half from 3% to 8%, and 20% "
+        "beyond (HHS pays or takes 2.5% of the target plus 80% of the excess over 8%). No "
+        "MSR, cap or sequestration; quality plays no part."),
+    two_sided=True,
+    msr="none",
+    quality_method="flat",
+    payment_limit=None,
+    sequestration=0.0,
+    risk_corridors=ACA_CORRIDORS,
+)
+for _year in REACH_YEARS:
+    for _option in ("global", "professional"):
+        _PRESET_TERMS[f"aco-reach-{_option}-{_year}"] = reach_terms(_option, _year)
+for _option in ("global", "professional"):
+    _latest = dict(reach_terms(_option, REACH_YEARS[-1]))
+    _latest["description"] = ("The latest ACO REACH terms (PY2026, the model's last year): "
+                              + _latest["description"])
+    _PRESET_TERMS[f"aco-reach-{_option}"] = _latest
+    _PRESET_TERMS[f"lead-{_option}"] = lead_terms(_option, "higher")
+    _PRESET_TERMS[f"lead-{_option}-lower-spending"] = lead_terms(_option, "lower")
+
 _ORDER = [
     "mssp-track1-2012",
     "mssp-track2-2012",
@@ -310,6 +347,15 @@ _ORDER = [
     "commercial-50-50-corridor",
     "commercial-80-20",
     "eac-recommended",
+    "mssp-basic-e-proposed-2027",
+    "aca-risk-corridors",
+    "aco-reach-global",
+    "aco-reach-professional",
+    *[f"aco-reach-{o}-{y}" for y in REACH_YEARS for o in ("global", "professional")],
+    "lead-global",
+    "lead-professional",
+    "lead-global-lower-spending",
+    "lead-professional-lower-spending",
 ]
 
 #: Named presets, validated at import.

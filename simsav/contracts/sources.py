@@ -140,6 +140,43 @@ SOURCES: dict[str, Source] = {
     "NIHCM": Source("NIHCM Foundation, 'The Concentration of Health Care Spending' (2012)",
                     "https://www.nihcm.org/component/content/article/5-issue-brief/"
                     "1299-the-concentration-of-health-care-spending-data-brief"),
+    "REACH-RFA": Source("CMS Innovation Center, ACO Realizing Equity, Access, and Community "
+                        "Health (REACH) Model, Request for Applications (24 Feb 2022), "
+                        "Table 6.16: discount and quality withhold by performance year",
+                        "https://www.cms.gov/priorities/innovation/innovation-models/"
+                        "aco-reach"),
+    "REACH-PUF": Source("CMS, ACO REACH / GPDC Financial and Quality Results, PY2021-2023 "
+                        "(284 ACO-years)", "bundled: simsav/data/aco_reach (README there); "
+                        "simsav replicate-reach recomputes every row"),
+    "REACH-QR25": Source("CMS, ACO REACH Model Performance Year 2025 Model Update - Quick "
+                         "Reference", "https://cms.gov/aco-reach-model-performance-year-2025-"
+                         "model-update-quick-reference"),
+    "REACH-QR26": Source("CMS, ACO REACH Model Performance Year 2026 Model Update - Quick "
+                         "Reference", "https://www.cms.gov/aco-reach-model-performance-year-"
+                         "2026-model-update-quick-reference"),
+    "PEARL": Source("Pearl Health, 'ACO REACH: Exploring the Performance Year Discount in "
+                    "Global and Professional Tracks' (the corridor table)",
+                    "https://pearlhealth.com/blog/healthcare-insights/"
+                    "aco-reach-performance-year-discount/"),
+    "MH2025": Source("Modern Healthcare on the PY2025 ACO REACH update: the Global discount "
+                     "'from 3.5% to 4%'", "https://www.modernhealthcare.com/policy/"
+                     "aco-reach-model-revisions-medicare-spending-cms"),
+    "MILL-REACH": Source("Milliman, 'ACO REACH PY2025 changes' (Sept 2024) and 'ACO REACH "
+                         "PY2026: what is changing' (2025)",
+                         "https://us.milliman.com/en/insight/aco-reach-py2026-what-is-changing"),
+    "NAACOS": Source("NAACOS summaries of ACO REACH and LEAD methodology", "https://www.naacos.com/"),
+    "LEAD-CMS": Source("CMS Innovation Center, Long-term Enhanced ACO Design (LEAD) Model page",
+                       "https://www.cms.gov/priorities/innovation/innovation-models/lead"),
+    "LEAD-SUM": Source("Summaries of the LEAD Request for Applications (31 Mar 2026): Benesch "
+                       "(14 Apr 2026), MedInsight/Milliman webinar recap (Jun 2026), "
+                       "McDermott+ (Apr 2026)",
+                       "https://www.beneschlaw.com/insight/cms-bets-on-the-long-game-with-"
+                       "10-year-lead-aco-model/"),
+    "WAKELY": Source("Wakely Consulting Group, analysis of the LEAD model (the 3% quality "
+                     "withhold)", "https://www.wakely.com/"),
+    "PFS2027-P": Source("CY2027 Physician Fee Schedule proposed rule (CMS-1848-P, July 2026), "
+                        "MSSP proposals as summarized in the CMS fact sheet and trade press: "
+                        "PROPOSED, not law", "https://www.cms.gov/newsroom/fact-sheets"),
     "EAC": Source("'Payment Calculation and Distribution', background paper with six "
                   "recommendations on shared-savings payment (recommendations 1-6: quality "
                   "thresholds, quality incentives paid regardless of savings, goals from "

@@ -17,10 +17,24 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from simsav.contracts.msr import CMS_MSR_TABLE, MSRBandRow
+from simsav.contracts.risk_terms import (
+    AggregateStopLoss,
+    Capitation,
+    CorridorBand,
+    PrepaidSavings,
+    RiskCorridors,
+    StopLoss,
+)
 from simsav.validation import StrictModel, Whole, problems
 
 __all__ = [
+    "AggregateStopLoss",
+    "Capitation",
     "Contract",
+    "CorridorBand",
+    "PrepaidSavings",
+    "RiskCorridors",
+    "StopLoss",
     "MSRBand",
     "LadderStep",
     "BonusBand",
@@ -32,6 +46,7 @@ __all__ = [
 ]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Discount = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
 
 #: CMS symmetric MSR/MLR elections for two-sided tracks, 42 CFR 425.605(b)(2), 425.610(b)(2)
 #: and 425.606(b)(1)(ii) [V]: 0%, 0.5% to 2.0% in 0.5-point steps, or the variable scale.
@@ -199,8 +214,29 @@ class Contract(_Frozen):
     below_msr_sharing_factor : float
         Sharing rate multiplier for an eligible (low-revenue) ACO with savings below the MSR
         (one-half, 42 CFR 425.605(h), agreements from 2024) [S RF2026].
-    benchmark_discount : float
-        Discount taken off the benchmark before settlement (NGACO: 0.5–4.5%) [S AJMC-NG].
+    benchmark_discount : float or list of float
+        Discount taken off the benchmark before settlement (NGACO: 0.5–4.5% [S AJMC-NG];
+        REACH Global 2–3.5% [V RFA Table 6.16]); a list gives it by year of the
+        agreement, the last repeating (LEAD's glide for higher-spending ACOs).
+    quality_withhold : float
+        Share of the benchmark withheld for quality and earned back in proportion to the
+        quality score: the benchmark is ``B × (1 − discount − withhold × (1 − Q) +
+        admin_addon)`` (REACH: 5% PY2021–22, 2% PY2023–25, 5% PY2026; the additive form
+        is what the REACH results files show) [V RFA Table 6.16; D replication].
+    admin_addon : float
+        Administrative add-on to the benchmark, fraction (LEAD: 1.5% for higher-spending
+        ACOs) [S].
+    risk_corridors : RiskCorridors or None
+        The ACO's share of savings and losses by band of the savings rate
+        (:class:`~simsav.contracts.risk_terms.RiskCorridors`); replaces
+        ``max_sharing_rate`` and ``loss_rate``.
+    specific_stop_loss, aggregate_stop_loss : StopLoss, AggregateStopLoss or None
+        Stop-loss on each beneficiary's spending or on the total; recoveries come off the
+        spending the settlement counts and the premium is added to it.
+    capitation : Capitation or None
+        An advance paid during the year and recouped at settlement.
+    prepaid_savings : PrepaidSavings or None
+        Shared savings prepaid from last year's earnings and recouped from later savings.
     withhold : float
         Share of earned savings withheld against future losses (2011 proposed rule: 25% [U]).
     quality_bonus : QualityBonus or None
@@ -247,7 +283,14 @@ class Contract(_Frozen):
     sequestration: Rate = 0.02
     euc_reduces_losses: bool = True
     below_msr_sharing_factor: Rate = 0.0
-    benchmark_discount: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
+    benchmark_discount: Discount | list[Discount] = 0.0
+    quality_withhold: Rate = 0.0
+    admin_addon: Annotated[float, Field(ge=0.0, le=0.2, allow_inf_nan=False)] = 0.0
+    risk_corridors: RiskCorridors | None = None
+    specific_stop_loss: StopLoss | None = None
+    aggregate_stop_loss: AggregateStopLoss | None = None
+    capitation: Capitation | None = None
+    prepaid_savings: PrepaidSavings | None = None
     withhold: Rate = 0.0
     quality_bonus: QualityBonus | None = None
     forfeited_to: Literal["payer", "community", "aco"] = "payer"
@@ -287,8 +330,13 @@ class Contract(_Frozen):
                 los = [b.lo for b in table]
                 if los != sorted(los):
                     raise ValueError(f"{field} table bands must be sorted by lo")
-        if isinstance(self.loss_limit_benchmark, list) and not self.loss_limit_benchmark:
-            raise ValueError("loss_limit_benchmark list must not be empty")
+        for name in ("loss_limit_benchmark", "benchmark_discount"):
+            value = getattr(self, name)
+            if isinstance(value, list) and not value:
+                raise ValueError(f"{name} list must not be empty")
+        if self.risk_corridors is not None and self.loss_rate_method != "fixed":
+            raise ValueError("loss_rate_method must be 'fixed' with risk_corridors (the "
+                             "corridors set the loss shares)")
         if self.cms_election:
             ok = self.msr == "cms" or (
                 isinstance(self.msr, float)
@@ -317,6 +365,19 @@ class Contract(_Frozen):
         data.update(terms)
         return make_contract(data, user_terms=set(terms))
 
+    def discount(self, agreement_year: int = 1) -> float:
+        """The benchmark discount in year ``agreement_year`` (1-based) of the agreement.
+
+        Examples
+        --------
+        >>> Contract(benchmark_discount=[0.0175, 0.02]).discount(5)
+        0.02
+        """
+        d = self.benchmark_discount
+        if isinstance(d, list):
+            return float(d[min(max(agreement_year, 1), len(d)) - 1])
+        return float(d)
+
     def msr_table(self, side: Literal["msr", "mlr"] = "msr") -> tuple[MSRBandRow, ...] | None:
         """Return the sliding-scale table behind ``msr``/``mlr``, or ``None`` if fixed."""
         rule = self.msr if side == "msr" or self.mlr == "symmetric" else self.mlr
@@ -339,8 +400,13 @@ class Contract(_Frozen):
 #: Terms that matter only under some other terms: (term, predicate, what it needs).
 _APPLIES: tuple[tuple[str, Any, str], ...] = (
     ("mlr", lambda c: c.two_sided, "two_sided = true"),
-    ("loss_rate", lambda c: c.two_sided and c.loss_rate_method == "fixed",
-     "two_sided = true and loss_rate_method = 'fixed'"),
+    ("loss_rate",
+     lambda c: c.two_sided and c.loss_rate_method == "fixed" and c.risk_corridors is None,
+     "two_sided = true, loss_rate_method = 'fixed' and no risk_corridors"),
+    ("max_sharing_rate", lambda c: c.risk_corridors is None,
+     "no risk_corridors (the corridors set the shares)"),
+    ("participation_bonus", lambda c: c.risk_corridors is None,
+     "no risk_corridors"),
     ("loss_rate_method", lambda c: c.two_sided, "two_sided = true"),
     ("loss_rate_floor", lambda c: c.two_sided and c.loss_rate_method != "fixed",
      "loss_rate_method = 'one-minus-quality'"),
@@ -379,7 +445,7 @@ def inapplicable(contract: Contract, terms: set[str]) -> list[tuple[str, str]]:
     Examples
     --------
     >>> inapplicable(Contract(loss_rate=0.3), {"loss_rate", "msr"})[0][1]
-    "does not apply: it needs two_sided = true and loss_rate_method = 'fixed'"
+    "does not apply: it needs two_sided = true, loss_rate_method = 'fixed' and no risk_corridors"
     """
     fields = Contract.model_fields
     return [(name, f"does not apply: it needs {needs}")

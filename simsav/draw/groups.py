@@ -24,6 +24,7 @@ from simsav.spending.inputs import kernel_args, kernel_composition
 
 __all__ = [
     "GroupSums",
+    "check_attachments",
     "Packed",
     "group_args",
     "pack_groups",
@@ -159,11 +160,15 @@ class GroupSums(NamedTuple):
         Sum of uncapped spending (USD).
     n_truncated : ndarray of int64, shape (n_sims, n_groups)
         Number of beneficiaries whose spending exceeded the cap.
+    excess : ndarray of float64, shape (n_sims, n_groups, n_attachments), optional
+        With stop-loss attachments: the sum of each beneficiary's capped spending above
+        each attachment (USD).
     """
 
     truncated: NDArray[np.float64]
     untruncated: NDArray[np.float64]
     n_truncated: NDArray[np.int64]
+    excess: NDArray[np.float64] | None = None
 
 
 def simulate_group_stats(
@@ -175,6 +180,7 @@ def simulate_group_stats(
     n_threads: int | None = None,
     first_block: int = 0,
     on_block: Callable[[int], None] | None = None,
+    attachments: NDArray[np.float64] | None = None,
 ) -> GroupSums:
     """Simulate per-sim spending sums of groups of beneficiaries (with extra stats).
 
@@ -182,6 +188,9 @@ def simulate_group_stats(
     and the number of capped beneficiaries per (sim, group). ``first_block`` and
     ``on_block`` are passed to :func:`simsav.rng.map_blocks`: the rows are the sims from
     block ``first_block`` on, drawn exactly as in a run that starts at block 0.
+    ``attachments`` (shape (n_groups, K), USD) adds :attr:`GroupSums.excess`, each
+    beneficiary's capped spending above each attachment summed; the spending draws are
+    the same with or without it.
     """
     n_sims = check_n_sims(n_sims)
     packed = pack_groups(groups)
@@ -189,15 +198,35 @@ def simulate_group_stats(
     from simsav.kernels import spending as _kernels  # numba is imported only when drawing
 
     out_sum, out_raw, out_ncap = _kernels.empty_outputs(n_sims, packed.counts.size)
+    if attachments is None:
+        def run(rng: np.random.Generator, start: int, stop: int) -> None:
+            _kernels.group_sums_block(
+                rng, *packed, out_sum[start:stop], out_raw[start:stop], out_ncap[start:stop]
+            )
+        out_ex = None
+    else:
+        att = check_attachments(attachments, packed.counts.size)
+        out_ex = np.empty((n_sims, *att.shape), dtype=np.float64)
 
-    def run(rng: np.random.Generator, start: int, stop: int) -> None:
-        _kernels.group_sums_block(
-            rng, *packed, out_sum[start:stop], out_raw[start:stop], out_ncap[start:stop]
-        )
+        def run(rng: np.random.Generator, start: int, stop: int) -> None:
+            _kernels.group_sums_excess_block(
+                rng, *packed, att, out_sum[start:stop], out_raw[start:stop],
+                out_ncap[start:stop], out_ex[start:stop])
 
     map_blocks(run, n_sims, seed=seed, block_size=block_size, n_threads=n_threads,
                first_block=first_block, on_block=on_block)
-    return GroupSums(out_sum, out_raw, out_ncap)
+    return GroupSums(out_sum, out_raw, out_ncap, out_ex)
+
+
+def check_attachments(attachments: Any, n_groups: int) -> NDArray[np.float64]:
+    """Attachments as a (n_groups, K) float array of positive numbers."""
+    att = np.ascontiguousarray(attachments, dtype=np.float64)
+    if att.ndim != 2 or att.shape[0] != n_groups:
+        raise ValueError(f"attachments must have shape (n_groups={n_groups}, K), "
+                         f"got {att.shape}")
+    if not (np.isfinite(att).all() and (att > 0).all()):
+        raise ValueError("attachments must be positive finite numbers")
+    return att
 
 
 def simulate_group_sums(

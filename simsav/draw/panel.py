@@ -74,6 +74,7 @@ from pydantic import ConfigDict, Field
 from scipy import integrate, optimize, special, stats
 
 from simsav import spending as _spending
+from simsav.draw.groups import check_attachments
 from simsav.draw.scores import GRID_INV_STEP, GRID_LO, pack_scored, score_form
 from simsav.draw.scores import grid as _grid
 from simsav.rng import (
@@ -95,6 +96,7 @@ __all__ = [
     "PersistenceSpec",
     "exit_corr_for",
     "simulate_panel_paths",
+    "simulate_panel_excess",
     "simulate_panel_sums",
     "survivor_map",
 ]
@@ -448,6 +450,54 @@ def simulate_panel_sums(
     >>> bool(abs(per_capita.mean() / spec.to_model().mean(truncated=True) - 1) < 0.03)
     True
     """
+    return _panel_sums(groups, n_sims, n_years, persistence=persistence, seed=seed,
+                       block_size=block_size, n_threads=n_threads, first_block=first_block,
+                       on_block=on_block)[0]
+
+
+def simulate_panel_excess(
+    groups: Sequence[tuple[Any, int]],
+    n_sims: int,
+    n_years: int,
+    attachments: NDArray[np.float64],
+    *,
+    persistence: PersistenceSpec | Mapping[str, Any],
+    seed: SeedLike,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    n_threads: int | None = None,
+    first_block: int = 0,
+    on_block: Callable[[int], None] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`simulate_panel_sums` and each group's stop-loss excess, from the same draws.
+
+    Parameters
+    ----------
+    attachments : ndarray, shape (n_groups, K)
+        Attachment points per group, USD per beneficiary-year.
+
+    Other parameters as for :func:`simulate_panel_sums`.
+
+    Returns
+    -------
+    sums : ndarray of float64, shape (n_sims, n_years, n_groups)
+        Exactly :func:`simulate_panel_sums`'s.
+    excess : ndarray of float64, shape (n_sims, n_years, n_groups, K)
+        Each slot's capped spending above each attachment, summed per group and year.
+    """
+    sums, excess = _panel_sums(groups, n_sims, n_years, persistence=persistence, seed=seed,
+                               block_size=block_size, n_threads=n_threads,
+                               first_block=first_block, on_block=on_block,
+                               attachments=attachments)
+    assert excess is not None
+    return sums, excess
+
+
+def _panel_sums(
+    groups: Sequence[tuple[Any, int]], n_sims: int, n_years: int, *,
+    persistence: PersistenceSpec | Mapping[str, Any], seed: SeedLike, block_size: int,
+    n_threads: int | None, first_block: int, on_block: Callable[[int], None] | None,
+    attachments: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
     n_sims = check_n_sims(n_sims)
     n_years = _check_int("n_years", n_years, 1)
     p = _as_persistence(persistence)
@@ -457,11 +507,20 @@ def simulate_panel_sums(
     from simsav.kernels import panel as _panel_kernels  # numba is imported only when drawing
 
     out = np.empty((n_sims, n_years, counts.size), dtype=np.float64)
+    ex = None
+    if attachments is None:
+        def run(rng: np.random.Generator, start: int, stop: int) -> None:
+            _panel_kernels.panel_sums_block(
+                rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on,
+                out[start:stop])
+    else:
+        att = check_attachments(attachments, counts.size)
+        ex = np.empty((n_sims, n_years, *att.shape), dtype=np.float64)
 
-    def run(rng: np.random.Generator, start: int, stop: int) -> None:
-        _panel_kernels.panel_sums_block(
-            rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, out[start:stop]
-        )
+        def run(rng: np.random.Generator, start: int, stop: int) -> None:
+            _panel_kernels.panel_sums_excess_block(
+                rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, att,
+                out[start:stop], ex[start:stop])
 
     map_blocks(
         run,
@@ -473,7 +532,7 @@ def simulate_panel_sums(
         first_block=first_block,
         on_block=on_block,
     )
-    return out
+    return out, ex
 
 
 class PanelPaths(NamedTuple):

@@ -38,13 +38,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simsav.draw.aggregate import simulate_group_sums_aggregate
-from simsav.draw.agreement import build_benchmarks
+from simsav.draw.agreement import build_benchmarks, build_blend_benchmarks, trend_paths
 from simsav.draw.attribution import attributed_sums, benchmark_per_capita
-from simsav.draw.groups import simulate_group_sums
-from simsav.draw.panel import simulate_panel_sums
+from simsav.draw.groups import simulate_group_stats, simulate_group_sums
+from simsav.draw.panel import simulate_panel_excess, simulate_panel_sums
 from simsav.draw.population import population_groups
 from simsav.draw.providers import provider_effects, provider_layout, provider_quality
 from simsav.draw.quality import draw_quality, quality_rank
+from simsav.draw.stop_loss import attachment_table, expected_excess, stop_loss_keys
 from simsav.rng import STREAMS, SeedLike, block_normals, root_seed_sequence
 from simsav.scenario import Scenario
 
@@ -85,6 +86,13 @@ class Draws:
         Providers' organization types and panel sizes.
     panel_savings, panel_quality : ndarray, shape (sim, year, provider), optional
         Each panel's savings (its benchmark minus its expenditure, USD) and quality.
+    stop_loss_keys : tuple of (float, bool)
+        The specific stop-loss attachments drawn (attachment USD, risk-adjusted).
+    stop_loss_excess : ndarray, shape (sim, year, key), optional
+        Each beneficiary's spending above each attachment, summed, USD per
+        beneficiary-year (scaled like the expenditure).
+    stop_loss_expected : ndarray, shape (year, key), optional
+        Its expected value from the spending model, USD per beneficiary-year (trended).
     """
 
     benchmark: F64
@@ -102,6 +110,9 @@ class Draws:
     provider_lives: NDArray[np.int64] | None = None
     panel_savings: F64 | None = None
     panel_quality: F64 | None = None
+    stop_loss_keys: tuple[tuple[float, bool], ...] = ()
+    stop_loss_excess: F64 | None = None
+    stop_loss_expected: F64 | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,10 +124,22 @@ class Draws:
 def _one_year_sums(scenario: Scenario, pairs: list[tuple[Any, int]], root: Any,
                    first_block: int, n: int, bs: int, n_threads: int | None,
                    on_block: Callable[[int], None] | None,
-                   method: str) -> tuple[F64, dict[str, F64]]:
-    """Group sums of one year, shape (sim, 1, group), and attribution outputs if any."""
+                   method: str, att: F64 | None = None) -> tuple[F64, dict[str, F64]]:
+    """Group sums of one year, shape (sim, 1, group), and attribution outputs if any.
+
+    With stop-loss attachments ``att`` the per-beneficiary kernel also sums the excess
+    (``"excess"``: shape (sim, 1, group, key)).
+    """
     kw = dict(seed=root, block_size=bs, n_threads=n_threads, first_block=first_block,
               on_block=on_block)
+    if att is not None:
+        if not scenario.attribution.is_trivial or method == "aggregate":
+            raise ValueError("specific stop-loss acts on each person's spending: it needs "
+                             "per-beneficiary draws without churn (draws = "
+                             "'per-beneficiary', no [attribution])")
+        gs = simulate_group_stats(pairs, n, attachments=att, **kw)
+        assert gs.excess is not None
+        return gs.truncated[:, None, :], {"excess": gs.excess[:, None, :, :]}
     if not scenario.attribution.is_trivial:
         a = attributed_sums(pairs, n, attribution=scenario.attribution, **kw)
         return a["spending"][:, None, :], {
@@ -151,20 +174,42 @@ def draw_blocks(
         return block_normals((n, cols), seed=root, block_size=bs, stream=STREAMS[name],
                              first_block=first_block)
 
+    keys = stop_loss_keys([c for t in range(years) for c in scenario.contracts(t).values()])
+    att = attachment_table(pairs, keys) if keys else None
+    excess = None
     if total == 1:
         sums, attributed = _one_year_sums(scenario, pairs, root, first_block, n, bs,
-                                          n_threads, on_block, method)
+                                          n_threads, on_block, method, att)
+        excess = attributed.pop("excess", None)
+    elif att is not None:
+        sums, excess = simulate_panel_excess(
+            pairs, n, total, att, persistence=ag.persistence, seed=root, block_size=bs,
+            n_threads=n_threads, first_block=first_block, on_block=on_block)
+        attributed = {}
     else:
         sums, attributed = simulate_panel_sums(
             pairs, n, total, persistence=ag.persistence, seed=root, block_size=bs,
             n_threads=n_threads, first_block=first_block, on_block=on_block), {}
-    growth = (1.0 + ag.trend) ** np.arange(total)
+    paths = None
+    if ag.update == "blend":
+        def drawn(sd: float, name: str) -> F64:
+            return sd * normals(total, name) if sd > 0 else np.zeros((n, total))
+
+        paths = trend_paths(ag, drawn(ag.national_trend_sd, "national_trend"),
+                            drawn(ag.regional_trend_sd, "regional_trend"),
+                            drawn(ag.trend_error_sd, "trend_error"))
+        growth = paths.growth
+    else:
+        growth = np.broadcast_to((1.0 + ag.trend) ** np.arange(total), (n, total))
     tau = np.full(n, aco.true_savings)
     ts_sd = aco.true_savings_sd_at(n_total)
     if ts_sd > 0:
         tau = tau + ts_sd * normals(1, "true_savings")[:, 0]
     actual = sums.sum(axis=2) / n_total * growth
     actual[:, b:] *= (1.0 - tau)[:, None]
+    if excess is not None:  # scaled as the spending is: trend, true savings, risk
+        excess = excess * growth[:, :, None, None]
+        excess[:, b:] *= (1.0 - tau)[:, None, None, None]
     out: dict[str, F64] = {}
     panel = None
     if attributed:
@@ -174,9 +219,12 @@ def draw_blocks(
         out["n_beneficiaries"] = n_att[:, None]
     if scenario.providers is not None:
         delta = provider_effects(scenario, n, root, bs, first_block)
-        panel = sums * growth[None, :, None]
+        panel = sums * growth[:, :, None]
         panel[:, b:, :] *= (1.0 - tau[:, None, None] - delta[:, None, :])
         actual = panel.sum(axis=2) / n_total
+        if excess is not None:
+            excess = excess * growth[:, :, None, None]
+            excess[:, b:] *= (1.0 - tau[:, None, None, None] - delta[:, None, :, None])
     risk = np.ones((n, years))
     if ag.risk_growth != 0.0 or ag.risk_growth_sd > 0.0:
         risk = np.cumprod(1.0 + ag.risk_growth + ag.risk_growth_sd
@@ -184,18 +232,25 @@ def draw_blocks(
         actual[:, b:] *= risk
         if panel is not None:
             panel[:, b:, :] *= risk[:, :, None]
+        if excess is not None:
+            excess[:, b:] *= risk[:, :, None, None]
     credited = risk if ag.risk_cap is None else np.minimum(risk, 1.0 + ag.risk_cap)
-    trend_err = np.zeros((n, total))
-    if ag.trend_error_sd > 0 and ag.benchmark != "expected":
-        trend_err = ag.trend_error_sd * normals(total, "trend_error")
     mu_t = benchmark_per_capita(pairs, scenario.attribution)
-    bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
+    if paths is not None:
+        bench = build_blend_benchmarks(ag, actual, mu_t, paths) * credited
+    else:
+        trend_err = np.zeros((n, total))
+        if ag.trend_error_sd > 0 and ag.benchmark != "expected":
+            trend_err = ag.trend_error_sd * normals(total, "trend_error")
+        bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
     be_sd = aco.benchmark_error_sd_at(n_total)
     if be_sd > 0:
         bench = bench * np.maximum(1.0 + be_sd * normals(years, "benchmark_error"), 1e-6)
     quality = draw_quality(scenario.quality, n, years, root, bs, first_block)
     out.update(benchmark=bench, expenditure=actual[:, b:], quality=quality,
                true_savings=np.broadcast_to(tau[:, None], (n, years)).copy())
+    if excess is not None:
+        out["stop_loss_excess"] = excess[:, b:].sum(axis=2) / n_total
     if panel is not None:
         _, lives = provider_layout(scenario)
         out["panel_savings"] = bench[:, :, None] * lives[None, None, :] - panel[:, b:, :]
@@ -269,6 +324,14 @@ def assemble(scenario: Scenario, blocks: dict[str, F64]) -> Draws:
     org = lives = None
     if scenario.providers is not None:
         org, lives = provider_layout(scenario)
+    keys = stop_loss_keys([c for t in range(years) for c in scenario.contracts(t).values()])
+    expected = None
+    if keys:
+        pairs = [(spec, count) for _, spec, count in population_groups(scenario)]
+        ag = scenario.agreement
+        growth = (1.0 + ag.trend) ** np.arange(ag.base_years, ag.base_years + years)
+        per_capita = expected_excess(pairs, attachment_table(pairs, keys))
+        expected = growth[:, None] * per_capita[None, :]
     return Draws(
         benchmark=bench, expenditure=blocks["expenditure"], quality=blocks["quality"],
         quality_rank=quality_rank(scenario.quality, blocks["quality"]),
@@ -276,5 +339,6 @@ def assemble(scenario: Scenario, blocks: dict[str, F64]) -> Draws:
         agreement_year=aco.agreement_year + np.arange(years, dtype=np.int64),
         euc_fraction=aco.euc_fraction, low_revenue=aco.low_revenue, attributed=attributed,
         provider_org=org, provider_lives=lives, panel_savings=blocks.get("panel_savings"),
-        panel_quality=blocks.get("panel_quality"),
+        panel_quality=blocks.get("panel_quality"), stop_loss_keys=tuple(keys),
+        stop_loss_excess=blocks.get("stop_loss_excess"), stop_loss_expected=expected,
     )

@@ -238,6 +238,7 @@ def attributed_block(
     zb = np.empty(CHUNK)
     xb = np.empty(CHUNK)
     ib = np.empty(CHUNK, dtype=np.int64)
+    none = np.empty(0)
     for i in range(out_count.shape[0]):
         for g in range(counts.shape[0]):
             n = counts[g]
@@ -248,11 +249,13 @@ def attributed_block(
             n_out = rng.binomial(n, c_out) if (c_out > 0.0 and n > 0) else 0
             n_in = rng.binomial(n, c_in) if (retro and c_in > 0.0 and n > 0) else 0
             s_stay, _, _ = _sum_group(
-                rng, n - n_out, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib
+                rng, n - n_out, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib,
+                none, none,
             )
             n_mov = n_in if retro else n_out
             s_mov, _, _ = _sum_group(
-                rng, n_mov, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib
+                rng, n_mov, p0, lo, hi, kinds, split, offsets, params, cap, zb, xb, ib,
+                none, none,
             )
             out_count[i, g] = n - n_out + n_in if retro else n
             out_spend[i, g] = s_stay + s_mov

@@ -86,6 +86,7 @@ __all__ = [
     "ndtri",
     "panel_paths",
     "panel_sums_block",
+    "panel_sums_excess_block",
     "score_to_spending",
 ]
 
@@ -217,15 +218,42 @@ def panel_sums_block(
     out : ndarray of float64, shape (S, T, G)
         Overwritten. ``S`` sims of ``T`` years are drawn.
     """
+    att = np.empty((counts.shape[0], 0))
+    ex = np.empty((out.shape[0], out.shape[1], counts.shape[0], 0))
+    _panel_block(rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, att,
+                 out, ex)
+
+
+@jit
+def panel_sums_excess_block(
+    rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, att, out, out_excess
+):  # pragma: no cover - compiled
+    """:func:`panel_sums_block` that also sums each capped value's excess over attachments.
+
+    The same draws in the same order (stop-loss adds no variate). ``att`` has shape
+    (G, K), attachments per group; ``out_excess`` (S, T, G, K) receives
+    ``Σ (min(x, cap) − att[g, k])+`` over the group's slots each year, overwritten.
+    """
+    _panel_block(rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, att,
+                 out, out_excess)
+
+
+@jit
+def _panel_block(
+    rng, counts, kinds, offsets, params, caps, latent, m_tab, exit_on, att, out, out_ex
+):  # pragma: no cover - compiled
+    """The loop of :func:`panel_sums_block` (excess summed only when ``att`` has columns)."""
     n_sims = out.shape[0]
     n_years = out.shape[1]
     n_groups = counts.shape[0]
+    n_att = att.shape[1]
     zb = np.empty(CHUNK)
     xb = np.empty(CHUNK)
     vb = np.empty(CHUNK)
     ib = np.empty(CHUNK, dtype=np.int64)
     gone = np.empty(CHUNK, dtype=np.bool_)
     acc = np.empty(n_years)
+    acc_ex = np.empty((n_years, n_att))
     for s in range(n_sims):
         for g in range(n_groups):
             n = counts[g]
@@ -233,6 +261,7 @@ def panel_sums_block(
             p = params[offsets[g] : offsets[g + 1]]
             cap = caps[g]
             acc[:] = 0.0
+            acc_ex[:, :] = 0.0
             done = 0
             while done < n:
                 k = min(CHUNK, n - done)
@@ -244,11 +273,21 @@ def panel_sums_block(
                     for i in range(k):
                         a += min(xb[i], cap)
                     acc[t] = a
+                    for j in range(n_att):
+                        lim = att[g, j]
+                        e = acc_ex[t, j]
+                        for i in range(k):
+                            x = min(xb[i], cap)
+                            if x > lim:
+                                e += x - lim
+                        acc_ex[t, j] = e
                     if t < n_years - 1:
                         _step_chunk(rng, zb, k, latent, m_tab, exit_on, True, gone)
                 done += k
             for t in range(n_years):
                 out[s, t, g] = acc[t]
+                for j in range(n_att):
+                    out_ex[s, t, g, j] = acc_ex[t, j]
 
 
 @jit

@@ -79,6 +79,7 @@ __all__ = [
     "draws_only",
     "empty_outputs",
     "group_sums_block",
+    "group_sums_excess_block",
 ]
 
 
@@ -87,7 +88,21 @@ __all__ = [
 
 
 @jit
-def _sum_gamma(rng, n, k, theta, cap, s, r, c):  # pragma: no cover - compiled
+def _excess_chunk(xb, m, cap, att, ex):  # pragma: no cover - compiled
+    """Add each capped value's excess over each attachment ``att[j]`` to ``ex[j]``."""
+    for j in range(att.shape[0]):
+        a = att[j]
+        e = ex[j]
+        for i in range(m):
+            x = min(xb[i], cap)
+            if x > a:
+                e += x - a
+        ex[j] = e
+
+
+@jit
+def _sum_gamma(rng, n, k, theta, cap, s, r, c, att, ex):  # pragma: no cover - compiled
+    n_att = att.shape[0]
     for _ in range(n):
         x = theta * rng.standard_gamma(k)
         r += x
@@ -95,11 +110,15 @@ def _sum_gamma(rng, n, k, theta, cap, s, r, c):  # pragma: no cover - compiled
             x = cap
             c += 1
         s += x
+        if n_att > 0:
+            for j in range(n_att):
+                if x > att[j]:
+                    ex[j] += x - att[j]
     return s, r, c
 
 
 @jit
-def _sum_lognormal(rng, k, mu, sigma, cap, s, r, c, zb, xb, ib):  # pragma: no cover - compiled
+def _sum_lognormal(rng, k, mu, sigma, cap, s, r, c, zb, xb, ib, att, ex):  # pragma: no cover
     """Add ``k`` lognormal draws, ``CHUNK`` at a time."""
     done = 0
     while done < k:
@@ -114,12 +133,14 @@ def _sum_lognormal(rng, k, mu, sigma, cap, s, r, c, zb, xb, ib):  # pragma: no c
                 x = cap
                 c += 1
             s += x
+        if att.shape[0] > 0:
+            _excess_chunk(xb, m, cap, att, ex)
         done += m
     return s, r, c
 
 
 @jit
-def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib):  # pragma: no cover - compiled
+def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib, att, ex):  # pragma: no cover
     """Add ``k`` lognormal-Pareto draws: body by rejection, then the tail.
 
     ``p = [mu, sigma, z_s, tail_share, log x_s, 1 / alpha]``.
@@ -145,6 +166,8 @@ def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib):  # pragma: no co
                 x = cap
                 c += 1
             s += x
+        if att.shape[0] > 0:
+            _excess_chunk(xb, m, cap, att, ex)
         done += m
     done = 0
     while done < n_tail:
@@ -159,14 +182,17 @@ def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib):  # pragma: no co
                 x = cap
                 c += 1
             s += x
+        if att.shape[0] > 0:
+            _excess_chunk(xb, m, cap, att, ex)
         done += m
     return s, r, c
 
 
 @jit
-def _sum_empirical(rng, n, values, cap, s, r, c):  # pragma: no cover - compiled
+def _sum_empirical(rng, n, values, cap, s, r, c, att, ex):  # pragma: no cover - compiled
     m = values.shape[0]
     fm = float(m)
+    n_att = att.shape[0]
     for _ in range(n):
         i = int(rng.random() * fm)
         if i >= m:  # unreachable for m < 2**53; kept as a guard
@@ -177,18 +203,24 @@ def _sum_empirical(rng, n, values, cap, s, r, c):  # pragma: no cover - compiled
             x = cap
             c += 1
         s += x
+        if n_att > 0:
+            for j in range(n_att):
+                if x > att[j]:
+                    ex[j] += x - att[j]
     return s, r, c
 
 
 @jit
 def _sum_group(
-    rng, n, p0, c_lo, c_hi, kinds, split, offsets, params, cap, zb, xb, ib
+    rng, n, p0, c_lo, c_hi, kinds, split, offsets, params, cap, zb, xb, ib, att, ex
 ):  # pragma: no cover - compiled
     """Return ``(sum capped, sum uncapped, number capped)`` of one group of ``n``.
 
     The zero mass, then components ``c_lo <= j < c_hi`` (see the module docstring); the
     only dispatch on the primitive kind (inline: a further call level would cost compile
-    time, as numba re-optimizes every callee in each caller).
+    time, as numba re-optimizes every callee in each caller). With attachments ``att``
+    (stop-loss), each capped value's excess over ``att[j]`` is added to ``ex[j]``; with
+    none (``att`` empty) nothing more is done.
     """
     rest = _n_nonzero(rng, n, p0)
     s = 0.0
@@ -203,13 +235,13 @@ def _sum_group(
         p = params[offsets[j] : offsets[j + 1]]
         kind = kinds[j]
         if kind == GAMMA:
-            s, r, c = _sum_gamma(rng, k, p[0], p[1], cap, s, r, c)
+            s, r, c = _sum_gamma(rng, k, p[0], p[1], cap, s, r, c, att, ex)
         elif kind == LOGNORMAL:
-            s, r, c = _sum_lognormal(rng, k, p[0], p[1], cap, s, r, c, zb, xb, ib)
+            s, r, c = _sum_lognormal(rng, k, p[0], p[1], cap, s, r, c, zb, xb, ib, att, ex)
         elif kind == LN_PARETO:
-            s, r, c = _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib)
+            s, r, c = _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib, att, ex)
         elif kind == EMPIRICAL:
-            s, r, c = _sum_empirical(rng, k, p, cap, s, r, c)
+            s, r, c = _sum_empirical(rng, k, p, cap, s, r, c, att, ex)
         else:
             raise ValueError("unknown primitive kind")
     return s, r, c
@@ -252,15 +284,54 @@ def group_sums_block(
     zb = np.empty(CHUNK)
     xb = np.empty(CHUNK)
     ib = np.empty(CHUNK, dtype=np.int64)
+    none = np.empty(0)
     for i in range(n_sims):
         for g in range(n_groups):
             s, r, c = _sum_group(
                 rng, counts[g], zero[g], first[g], first[g + 1], kinds, split, offsets,
-                params, caps[g], zb, xb, ib,
+                params, caps[g], zb, xb, ib, none, none,
             )
             out_sum[i, g] = s
             out_raw[i, g] = r
             out_ncap[i, g] = c
+
+
+@jit
+def group_sums_excess_block(
+    rng, counts, zero, first, kinds, split, offsets, params, caps, att, out_sum, out_raw,
+    out_ncap, out_excess,
+):  # pragma: no cover - compiled
+    """:func:`group_sums_block` that also sums each capped value's excess over attachments.
+
+    The same draws in the same order (stop-loss adds no variate), so the spending sums
+    equal :func:`group_sums_block`'s bit for bit.
+
+    Parameters
+    ----------
+    att : ndarray of float64, shape (G, K)
+        Attachment points per group (USD per beneficiary-year).
+    out_excess : ndarray of float64, shape (S, G, K)
+        ``Σ (min(x, cap) − att[g, k])+`` over the group's beneficiaries; overwritten.
+
+    Other parameters as for :func:`group_sums_block`.
+    """
+    n_sims = out_sum.shape[0]
+    n_groups = counts.shape[0]
+    zb = np.empty(CHUNK)
+    xb = np.empty(CHUNK)
+    ib = np.empty(CHUNK, dtype=np.int64)
+    ex = np.empty(att.shape[1])
+    for i in range(n_sims):
+        for g in range(n_groups):
+            ex[:] = 0.0
+            s, r, c = _sum_group(
+                rng, counts[g], zero[g], first[g], first[g + 1], kinds, split, offsets,
+                params, caps[g], zb, xb, ib, att[g], ex,
+            )
+            out_sum[i, g] = s
+            out_raw[i, g] = r
+            out_ncap[i, g] = c
+            out_excess[i, g, :] = ex
 
 
 # Floors for the benchmarks (benchmarks/run.py): the same variates, nothing else.

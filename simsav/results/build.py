@@ -98,7 +98,26 @@ def _inputs(scenario: Scenario, draws: Draws) -> dict[str, xr.DataArray]:
     if draws.panel_savings is not None:
         inputs["provider_savings"] = draws.panel_savings
         inputs["provider_quality"] = draws.panel_quality
+    if draws.stop_loss_excess is not None:
+        inputs["stop_loss_excess"] = draws.stop_loss_excess
+        inputs["stop_loss_expected"] = draws.stop_loss_expected
     return {name: _labelled(name, v) for name, v in inputs.items()}
+
+
+def _stop_loss_coords(draws: Draws) -> dict[str, Any]:
+    if not draws.stop_loss_keys:
+        return {}
+    keys = draws.stop_loss_keys
+    return {
+        "attachment": ("attachment", np.array(
+            [f"{a:g}{' risk-adjusted' if adj else ''}" for a, adj in keys], dtype=object)),
+        "attachment_usd": ("attachment", np.array([a for a, _ in keys]),
+                           {"units": "USD per beneficiary-year",
+                            "long_name": "stop-loss attachment point"}),
+        "attachment_risk_adjusted": ("attachment", np.array([adj for _, adj in keys]),
+                                     {"units": "1",
+                                      "long_name": "attachment scaled by stratum risk"}),
+    }
 
 
 def build_dataset(
@@ -130,7 +149,8 @@ def build_dataset(
         labels=[d.name for d in scenario.designs],
         presets=[d.preset or (d.glide or [""])[0] for d in scenario.designs], draws=draws)
     inputs = _inputs(scenario, draws)
-    ds = per_design.assign(inputs)[[*inputs, *per_design.data_vars]]
+    ds = per_design.assign_coords(_stop_loss_coords(draws)).assign(inputs)[
+        [*inputs, *per_design.data_vars]]
     ds.attrs = _provenance(scenario, n, seed, block_size, method)
     return ds
 
@@ -182,6 +202,10 @@ def draws_from_dataset(ds: xr.Dataset) -> Draws:
     n_ben = (ds["n_attributed"].values if attributed else
              np.broadcast_to(ds["n_beneficiaries"].values[None, :], (n, years)).copy())
     providers = "provider_savings" in ds
+    stop_loss = "stop_loss_excess" in ds
+    keys = (tuple(zip([float(a) for a in ds["attachment_usd"].values],
+                      [bool(b) for b in ds["attachment_risk_adjusted"].values], strict=True))
+            if stop_loss else ())
     return Draws(
         benchmark=ds["benchmark"].values, expenditure=ds["expenditure"].values,
         quality=ds["quality"].values, quality_rank=ds["quality_rank"].values,
@@ -193,4 +217,7 @@ def draws_from_dataset(ds: xr.Dataset) -> Draws:
         provider_lives=ds["provider_lives"].values if providers else None,
         panel_savings=ds["provider_savings"].values if providers else None,
         panel_quality=ds["provider_quality"].values if providers else None,
+        stop_loss_keys=keys,
+        stop_loss_excess=ds["stop_loss_excess"].values if stop_loss else None,
+        stop_loss_expected=ds["stop_loss_expected"].values if stop_loss else None,
     )

@@ -23,6 +23,7 @@ __all__ = [
     "ATTRIBUTION_VARIABLES",
     "FINANCE_VARIABLES",
     "PROVIDER_VARIABLES",
+    "STOP_LOSS_VARIABLES",
     "VARIABLES",
     "Var",
     "dataset_bytes",
@@ -71,6 +72,18 @@ VARIABLES: dict[str, Var] = {
                     "losses and with any deferred true-up"),
     "true_up": Var(_SYD, "float64", "USD",
                    "deferred-reconciliation payment on cumulative savings (last year)"),
+    "prepaid_paid": Var(_SYD, "float64", "USD",
+                        "prepaid shared savings paid during the year (recouped from later "
+                        "savings)"),
+}
+
+#: Present only when a design has specific stop-loss (dim ``attachment``: its key).
+STOP_LOSS_VARIABLES: dict[str, Var] = {
+    "stop_loss_excess": Var(("sim", "year", "attachment"), "float64", PC,
+                            "spending above the stop-loss attachment, summed over "
+                            "beneficiaries, per capita"),
+    "stop_loss_expected": Var(("year", "attachment"), "float64", PC,
+                              "expected spending above the attachment (closed form)"),
 }
 
 
@@ -110,7 +123,8 @@ FINANCE_VARIABLES: dict[str, Var] = {
 
 #: Every variable a results Dataset may hold.
 ALL_VARIABLES: dict[str, Var] = {
-    **VARIABLES, **ATTRIBUTION_VARIABLES, **PROVIDER_VARIABLES, **FINANCE_VARIABLES}
+    **VARIABLES, **ATTRIBUTION_VARIABLES, **PROVIDER_VARIABLES, **FINANCE_VARIABLES,
+    **STOP_LOSS_VARIABLES}
 
 
 def validate_dataset(ds: xr.Dataset) -> None:
@@ -172,7 +186,7 @@ def dataset_bytes(*, n_sims: int, years: int, designs: int, providers: int = 0,
     Examples
     --------
     >>> dataset_bytes(n_sims=10_000, years=1, designs=2) // 1_000_000
-    4
+    6
     """
     sy = n_sims * years
     inputs = sum(1 for v in VARIABLES.values() if v.dims == ("sim", "year"))

@@ -14,9 +14,9 @@ is positive, ``shared_losses`` >= 0 is what the ACO owes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["FIELDS", "SETTLEMENT_FIELDS", "Field", "applies", "field"]
+__all__ = ["FIELDS", "SETTLEMENT_FIELDS", "Field", "applies", "applies_to", "field"]
 
 Kind = Literal["money", "rate", "outcome", "flag"]
 
@@ -38,10 +38,12 @@ class Field:
         What it is, for the result type's docstring.
     label : str
         Short label for a table row (``simsav settle``).
-    applies : {"always", "two-sided", "withhold", "quality-bonus", "community", "aco"}
-        When the quantity can be non-trivial: always, or only for two-sided contracts, a
-        contract with a withhold, with a quality bonus, or reinvesting forfeited savings in
-        the community or the ACO (tables leave the others out).
+    applies : str
+        When the quantity can be non-trivial: ``"always"``, or only for ``"two-sided"``
+        contracts, a contract with a ``"withhold"``, a ``"quality-bonus"``, reinvesting
+        forfeited savings in the ``"community"`` or the ``"aco"``, a
+        ``"quality-withhold"``, ``"stop-loss"``, ``"capitation"``, ``"prepaid"`` savings
+        or either of the last two (``"advances"``); tables leave the others out.
     report_row : str, optional
         The row of CMS's settlement report it matches (``"[Y]"``).
     puf_column : str, optional
@@ -75,8 +77,21 @@ FIELDS: tuple[Field, ...] = (
     _f("benchmark_total", "money", "total benchmark after contract discount",
        "Total benchmark expenditures after any discount.", "[H]", "ABtotBnchmk",
        label="Total benchmark"),
-    _f("expenditure_total", "money", "total expenditure",
-       "Total expenditures.", "[G]", "ABtotExp", label="Total expenditure"),
+    _f("quality_withheld", "money", "quality withhold taken from the benchmark",
+       "The quality withhold: its share of the benchmark before discount.",
+       label="  quality withhold", applies="quality-withhold"),
+    _f("quality_earned_back", "money", "quality withhold earned back",
+       "The part of the withhold earned back by the quality score (in the benchmark).",
+       label="  earned back", applies="quality-withhold"),
+    _f("expenditure_total", "money", "total expenditure (net of stop-loss)",
+       "Total expenditures, net of stop-loss recoveries and plus the stop-loss premium.",
+       "[G]", "ABtotExp", label="Total expenditure"),
+    _f("stop_loss_recovery", "money", "stop-loss recoveries",
+       "Spending covered by stop-loss (taken off the expenditure).",
+       label="  stop-loss recoveries", applies="stop-loss"),
+    _f("stop_loss_premium", "money", "stop-loss premium",
+       "The stop-loss premium charged to the ACO (added to the expenditure).",
+       label="  stop-loss premium", applies="stop-loss"),
     _f("gross_savings", "money", "gross savings (negative: losses)",
        "Benchmark minus expenditure, signed.", "[I]", "GenSaveLoss",
        label="Gross savings (losses)"),
@@ -141,6 +156,21 @@ FIELDS: tuple[Field, ...] = (
        label="Kept by payer"),
     _f("aco_net", "money", "net to the ACO: earned savings + quality bonus - shared losses",
        "Earned savings plus quality bonus minus shared losses.", label="Net to ACO"),
+    _f("capitation_paid", "money", "capitation paid in advance during the year",
+       "Capitation advanced during the year (a share of the benchmark).",
+       label="Capitation advanced", applies="capitation"),
+    _f("capitation_recouped", "money", "capitation recouped at settlement",
+       "Capitation recouped at settlement.", label="  recouped", applies="capitation"),
+    _f("prepaid_recouped", "money", "prepaid shared savings recouped",
+       "Prepaid shared savings recouped from the earned savings.",
+       label="Prepaid savings recouped", applies="prepaid"),
+    _f("prepaid_outstanding", "money", "prepaid shared savings still outstanding",
+       "Prepaid shared savings not yet recouped after this settlement.",
+       label="  still outstanding", applies="prepaid"),
+    _f("settlement_payment", "money",
+       "paid to (+) or by (-) the ACO at settlement, after recoupments",
+       "Earned savings plus quality bonus, minus shared losses and the capitation and "
+       "prepaid savings recouped.", label="Paid at settlement", applies="advances"),
     _f("payer_net", "money", "payer's net against the undiscounted benchmark",
        "The payer's net against the undiscounted benchmark: savings kept, plus losses "
        "recovered, minus quality bonus and reinvestment.", label="Payer net"),
@@ -164,7 +194,8 @@ def field(name: str) -> Field:
 
 
 def applies(f: Field, *, two_sided: bool, withhold: bool, quality_bonus: bool,
-            forfeited_to: str) -> bool:
+            forfeited_to: str, quality_withhold: bool = False, stop_loss: bool = False,
+            capitation: bool = False, prepaid: bool = False) -> bool:
     """Whether output ``f`` can be non-trivial under a contract with these terms.
 
     Examples
@@ -175,4 +206,25 @@ def applies(f: Field, *, two_sided: bool, withhold: bool, quality_bonus: bool,
     """
     return {"always": True, "two-sided": two_sided, "withhold": withhold,
             "quality-bonus": quality_bonus, "community": forfeited_to == "community",
-            "aco": forfeited_to == "aco"}[f.applies]
+            "aco": forfeited_to == "aco", "quality-withhold": quality_withhold,
+            "stop-loss": stop_loss, "capitation": capitation, "prepaid": prepaid,
+            "advances": capitation or prepaid}[f.applies]
+
+
+def applies_to(f: Field, contract: Any) -> bool:
+    """Whether output ``f`` can be non-trivial under ``contract`` (a Contract).
+
+    Examples
+    --------
+    >>> from simsav.contracts import get_preset
+    >>> applies_to(field("shared_losses"), get_preset("mssp-basic-a"))
+    False
+    """
+    c = contract
+    return applies(f, two_sided=c.two_sided, withhold=c.withhold > 0,
+                   quality_bonus=c.quality_bonus is not None, forfeited_to=c.forfeited_to,
+                   quality_withhold=c.quality_withhold > 0,
+                   stop_loss=c.specific_stop_loss is not None
+                   or c.aggregate_stop_loss is not None,
+                   capitation=c.capitation is not None,
+                   prepaid=c.prepaid_savings is not None)

@@ -17,7 +17,13 @@ the Financial Reconciliation Report, rows [A]–[GG]; source tags are keyed in
    CFR610(f)];
 5. :func:`_bonus_and_forfeits` — the quality bonus paid regardless of savings, forfeited
    savings and where they went, and the payer's net (the source document's
-   recommendations 2 and 5).
+   recommendations 2 and 5);
+6. :func:`_advances` — capitation and prepaid savings paid during the year, recouped at
+   settlement, and the settlement payment.
+
+Step 1 also applies the quality withhold and its earn-back, administrative add-ons, a
+health-equity adjustment and stop-loss; steps 3–4 apply risk corridors
+(:mod:`simsav.settlement.corridors`) where the contract has them.
 
 The outputs are declared once in :mod:`simsav.settlement.fields`. Signs: money paid to the
 ACO is positive; ``shared_losses`` ≥ 0 is what the ACO owes. Conservation, for every
@@ -39,6 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from simsav.contracts import Contract
 from simsav.contracts.msr import interpolate_table
+from simsav.settlement.corridors import corridor_share
 from simsav.settlement.fields import FIELDS, SETTLEMENT_FIELDS
 from simsav.settlement.quality import effective_quality
 from simsav.validation import checked_array
@@ -115,6 +122,10 @@ class SettleInputs:
     euc_fraction: F64
     participation_share: F64
     low_revenue: Bools
+    equity_adjustment: F64
+    stop_loss_excess: F64
+    stop_loss_expected: F64
+    prepaid_balance: F64
     qps_met: Bools | None = None
     alt_qps_met: Bools | None = None
     msr: F64 | None = None
@@ -184,10 +195,19 @@ def _inputs(contract: Contract, *, check: bool = True, **kw: Any) -> SettleInput
     euc = arr("euc_fraction", kw["euc_fraction"], lo=0.0, hi=1.0)
     part = arr("participation_share", kw["participation_share"], lo=0.0, hi=1.0)
     low = np.asarray(kw["low_revenue"], dtype=bool)
+    equity = arr("equity_adjustment", kw["equity_adjustment"])
+    excess = arr("stop_loss_excess", kw["stop_loss_excess"], lo=0.0)
+    expected = arr("stop_loss_expected", kw["stop_loss_expected"], lo=0.0, allow_nan=True)
+    prepaid = arr("prepaid_balance", kw["prepaid_balance"], lo=0.0)
+    sl = contract.specific_stop_loss
+    if check and sl is not None and sl.premium_loading is not None and np.isnan(expected).any():
+        raise ValueError("stop_loss_expected: the premium is a loading on the expected "
+                         "recoveries; give the expected excess over the attachment")
     qps, alt = _bool("qps_met", kw["qps_met"]), _bool("alt_qps_met", kw["alt_qps_met"])
     msr = None if kw["msr"] is None else arr("msr", kw["msr"], lo=0.0, hi=1.0)
     mlr = None if kw["mlr"] is None else arr("mlr", kw["mlr"], lo=0.0, hi=1.0)
-    arrays = [bench, exp_, n, py, q, scored, rev, year, euc, part, low]
+    arrays = [bench, exp_, n, py, q, scored, rev, year, euc, part, low, equity, excess,
+              expected, prepaid]
     optional = [x for x in (qps, alt, msr, mlr) if x is not None]
     if check:
         _same_shapes(kw)
@@ -209,12 +229,64 @@ def _inputs(contract: Contract, *, check: bool = True, **kw: Any) -> SettleInput
 
 # ------------------------------------------------------------------------------- steps
 def _savings(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
-    """Step 1: gross savings against the discounted benchmark [V CFR604(d); rows G–I]."""
-    bench = x.benchmark * (1.0 - c.benchmark_discount)
-    s["benchmark_total"] = bench * x.person_years
-    s["expenditure_total"] = x.expenditure * x.person_years
+    """Step 1: the benchmark and expenditure the settlement compares [rows G–I].
+
+    The benchmark per capita ``B × (1 − discount − withhold × (1 − Q) + add-on)`` plus
+    any health-equity adjustment, the additive form the REACH results files show
+    [V RFA Table 6.16; D replication]; the expenditure net of stop-loss recoveries and
+    plus its premium (``TOT_COST_CARE_NET``); gross savings ``benchmark − expenditure``
+    and the savings rate [V CFR604(d), CFR605(d)].
+    """
+    py = x.person_years
+    if isinstance(c.benchmark_discount, list):
+        years = np.clip(x.agreement_year.astype(np.int64) - 1, 0, len(c.benchmark_discount) - 1)
+        disc: Any = np.asarray(c.benchmark_discount)[years]
+    else:
+        disc = c.benchmark_discount
+    factor = 1.0 - disc
+    w = c.quality_withhold
+    if w > 0:
+        factor = factor - w * (1.0 - np.clip(x.scored, 0.0, 1.0))
+    if c.admin_addon > 0:
+        factor = factor + c.admin_addon
+    bench = x.benchmark * factor
+    if (x.equity_adjustment != 0).any():
+        bench = bench + x.equity_adjustment
+    s["benchmark_total"] = bench * py
+    s["quality_withheld"] = w * x.benchmark * py
+    s["quality_earned_back"] = w * np.clip(x.scored, 0.0, 1.0) * x.benchmark * py
+    raw = x.expenditure * py
+    recovery, premium = _stop_loss(c, x, raw)
+    s["stop_loss_recovery"], s["stop_loss_premium"] = recovery, premium
+    s["expenditure_total"] = raw - recovery + premium if c.specific_stop_loss or (
+        c.aggregate_stop_loss) else raw
     s["gross_savings"] = s["benchmark_total"] - s["expenditure_total"]
     s["savings_rate"] = s["gross_savings"] / s["benchmark_total"]
+
+
+def _stop_loss(c: Contract, x: SettleInputs, raw: F64) -> tuple[F64, F64]:
+    """Stop-loss recoveries and premium in dollars.
+
+    Specific: ``coinsurance × Σ (each person's spending − attachment)+`` (the excess
+    summed by the kernels); premium ``PBPM × 12 × person-years`` or ``(1 + loading) ×``
+    the expected recoveries. Aggregate, on the spending left after specific recoveries:
+    ``coinsurance × (spending − attachment × undiscounted benchmark)+``.
+    """
+    recovery = np.zeros(x.shape)
+    premium = np.zeros(x.shape)
+    sl = c.specific_stop_loss
+    if sl is not None:
+        recovery = sl.coinsurance * x.stop_loss_excess
+        if sl.premium_loading is not None:
+            premium = (1.0 + sl.premium_loading) * sl.coinsurance * x.stop_loss_expected
+        else:
+            premium = sl.premium_pbpm * 12.0 * x.person_years
+    agg = c.aggregate_stop_loss
+    if agg is not None:
+        attach = agg.attachment * x.benchmark * x.person_years
+        recovery = recovery + agg.coinsurance * np.maximum(raw - recovery - attach, 0.0)
+        premium = premium + agg.premium_pbpm * 12.0 * x.person_years
+    return recovery, premium
 
 
 def _rate_from_rule(contract: Contract, side: str, n: F64) -> F64:
@@ -302,17 +374,23 @@ def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
     bonus_pts = np.zeros(shape)
     for band in c.participation_bonus:
         bonus_pts = np.where(x.participation_share >= band.min_share, band.points, bonus_pts)
-    potential = np.clip(c.max_sharing_rate * scale + np.where(scale > 0, bonus_pts, 0.0), 0, 1)
-    fsr = np.where(quality_met, potential, 0.0)
     if c.sharing_basis == "first-dollar":
         sharable = np.maximum(gross, 0.0)
     else:
         thr = s["msr"] if c.sharing_threshold == "msr" else c.sharing_threshold
         sharable = np.maximum(gross - thr * bench_total, 0.0)
-    below = ((gross > 0) & ~cleared & x.low_revenue & (x.n >= 5_000)
-             & (c.below_msr_sharing_factor > 0))
-    rate = np.where(cleared, fsr, np.where(below, fsr * c.below_msr_sharing_factor, 0.0))
-    shared = rate * np.where(cleared, sharable, np.maximum(gross, 0.0))
+    below = np.zeros(shape, bool)  # low-revenue sharing below the MSR (MSSP only)
+    if c.risk_corridors is not None:
+        fsr, shared = _corridor_sharing(c, sharable, bench_total, cleared,
+                                        np.where(quality_met, scale, 0.0))
+    else:
+        potential = np.clip(c.max_sharing_rate * scale + np.where(scale > 0, bonus_pts, 0.0),
+                            0, 1)
+        fsr = np.where(quality_met, potential, 0.0)
+        below = ((gross > 0) & ~cleared & x.low_revenue & (x.n >= 5_000)
+                 & (c.below_msr_sharing_factor > 0))
+        rate = np.where(cleared, fsr, np.where(below, fsr * c.below_msr_sharing_factor, 0.0))
+        shared = rate * np.where(cleared, sharable, np.maximum(gross, 0.0))
     seq = shared * c.sequestration
     cap = bench_total * c.payment_limit if c.payment_limit is not None else np.full(shape, np.inf)
     if c.cap_after_sequestration:
@@ -324,6 +402,23 @@ def _sharing(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
     s.update(quality_met=quality_met, final_sharing_rate=fsr, shared_savings=shared,
              sequestration=seq, payment_cap=cap, earned_savings=earned,
              withheld=earned * c.withhold, _standard_ok=standard_ok)
+
+
+def _corridor_sharing(c: Contract, sharable: F64, bench_total: F64, cleared: Bools,
+                      scale: F64) -> tuple[F64, F64]:
+    """Shared savings under risk corridors, and the effective sharing rate.
+
+    The corridor share of the sharable savings (bands as fractions of the settlement's
+    benchmark), times the quality scale; the rate reported is the share of the sharable
+    savings kept (the first band's share where there are none).
+    """
+    assert c.risk_corridors is not None
+    bands = c.risk_corridors.savings
+    kept = scale * corridor_share(sharable, bench_total, bands)
+    shared = np.where(cleared, kept, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fsr = np.where(sharable > 0, kept / sharable, bands[0].share * scale)
+    return fsr, shared
 
 
 def _loss_cap(c: Contract, x: SettleInputs, bench_total: F64) -> F64:
@@ -360,12 +455,21 @@ def _losses(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
                  loss_cap=np.full(shape, np.nan), euc_adjustment=np.zeros(shape),
                  shared_losses=np.zeros(shape))
         return
-    if c.loss_rate_method == "fixed":
-        lsr = np.full(shape, c.loss_rate)
+    losses = -s["gross_savings"]
+    if c.risk_corridors is not None:
+        bands = c.risk_corridors.schedule("losses")
+        owed = corridor_share(losses, s["benchmark_total"], bands)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lsr = np.where(losses > 0, owed / losses, bands[0].share)
+        before = np.where(s["outcome"] == -1, owed, 0.0)
     else:
-        raw = np.clip(1.0 - c.max_sharing_rate * x.scored, c.loss_rate_floor, c.loss_rate_ceiling)
-        lsr = np.where(s["_standard_ok"], raw, c.loss_rate_ceiling)
-    before = np.where(s["outcome"] == -1, lsr * -s["gross_savings"], 0.0)
+        if c.loss_rate_method == "fixed":
+            lsr = np.full(shape, c.loss_rate)
+        else:
+            raw = np.clip(1.0 - c.max_sharing_rate * x.scored, c.loss_rate_floor,
+                          c.loss_rate_ceiling)
+            lsr = np.where(s["_standard_ok"], raw, c.loss_rate_ceiling)
+        before = np.where(s["outcome"] == -1, lsr * losses, 0.0)
     cap = _loss_cap(c, x, s["benchmark_total"])
     after_cap = np.minimum(before, cap)
     euc = after_cap * x.euc_fraction if c.euc_reduces_losses else np.zeros(shape)
@@ -394,7 +498,11 @@ def _bonus_and_forfeits(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None
             qscale = (x.scored >= qb.threshold).astype(np.float64)
         bonus = qb.budget * s["benchmark_total"] * qscale
     ineligible = (gross > 0) & (earned <= 0)
-    would_have = np.minimum(c.max_sharing_rate * np.maximum(gross, 0.0), cap)
+    if c.risk_corridors is not None:
+        best = corridor_share(gross, s["benchmark_total"], c.risk_corridors.savings)
+    else:
+        best = c.max_sharing_rate * np.maximum(gross, 0.0)
+    would_have = np.minimum(best, cap)
     forfeited = np.where(ineligible, would_have, 0.0)
     reinvest = forfeited * c.forfeited_share if c.forfeited_to != "payer" else np.zeros(shape)
     owed = s["shared_losses"]
@@ -409,7 +517,26 @@ def _bonus_and_forfeits(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None
     )
 
 
-_STEPS = (_savings, _outcome, _sharing, _losses, _bonus_and_forfeits)
+def _advances(c: Contract, x: SettleInputs, s: dict[str, Any]) -> None:
+    """Step 6: advances during the year and what is settled at the end.
+
+    A capitation advance (a share of the benchmark) is recouped in full at settlement;
+    prepaid shared savings outstanding are recouped from the earned savings, the rest
+    carried (and repaid at the end of the agreement, :mod:`simsav.reconcile`). The
+    settlement payment is earned savings plus quality bonus, minus shared losses and
+    the recoupments: what changes hands when the year is reconciled.
+    """
+    shape = x.shape
+    paid = (np.zeros(shape) if c.capitation is None
+            else c.capitation.share * x.benchmark * x.person_years)
+    recouped = np.minimum(np.maximum(s["earned_savings"], 0.0), x.prepaid_balance)
+    s.update(capitation_paid=paid, capitation_recouped=paid, prepaid_recouped=recouped,
+             prepaid_outstanding=x.prepaid_balance - recouped,
+             settlement_payment=(s["earned_savings"] + s["quality_bonus"] - s["shared_losses"]
+                                 - paid - recouped))
+
+
+_STEPS = (_savings, _outcome, _sharing, _losses, _bonus_and_forfeits, _advances)
 
 
 def settle_arrays(contract: Contract, x: SettleInputs) -> Any:
@@ -439,6 +566,10 @@ def settle(
     mlr: ArrayLike | None = None,
     quality_prior: ArrayLike | None = None,
     quality_percentile: ArrayLike | None = None,
+    equity_adjustment: ArrayLike = 0.0,
+    stop_loss_excess: ArrayLike = 0.0,
+    stop_loss_expected: ArrayLike = np.nan,
+    prepaid_balance: ArrayLike = 0.0,
 ) -> Any:
     """Settle a contract for arrays of ACO-years.
 
@@ -483,6 +614,16 @@ def settle(
     quality_percentile : array_like, optional
         The score's rank among peers (0–1), for CMS-points scoring; default the score
         itself read as a rank.
+    equity_adjustment : array_like, default 0
+        Health-equity adjustment added to the benchmark, USD per person-year (REACH's
+        HEBA: ``HEBA_UP_AMT + HEBA_DOWN_AMT``; the population adjustment of MSSP).
+    stop_loss_excess : array_like, default 0
+        Under specific stop-loss: the sum over beneficiaries of their spending above the
+        attachment, USD (before coinsurance).
+    stop_loss_expected : array_like, default NaN
+        Its expected value, USD, for a premium set as a loading.
+    prepaid_balance : array_like, default 0
+        Prepaid shared savings outstanding before this settlement, USD.
 
     Returns
     -------
@@ -506,14 +647,17 @@ def settle(
         qps_met=qps_met, alt_qps_met=alt_qps_met, revenue=revenue,
         agreement_year=agreement_year, euc_fraction=euc_fraction, low_revenue=low_revenue,
         participation_share=participation_share, msr=msr, mlr=mlr,
-        quality_prior=quality_prior, quality_percentile=quality_percentile)
+        quality_prior=quality_prior, quality_percentile=quality_percentile,
+        equity_adjustment=equity_adjustment, stop_loss_excess=stop_loss_excess,
+        stop_loss_expected=stop_loss_expected, prepaid_balance=prepaid_balance)
     return settle_arrays(contract, x)
 
 
 _DEFAULTS: dict[str, Any] = dict(
     person_years=None, quality=1.0, qps_met=None, alt_qps_met=None, revenue=np.nan,
     agreement_year=1, euc_fraction=0.0, low_revenue=False, participation_share=0.0,
-    msr=None, mlr=None, quality_prior=None, quality_percentile=None)
+    msr=None, mlr=None, quality_prior=None, quality_percentile=None, equity_adjustment=0.0,
+    stop_loss_excess=0.0, stop_loss_expected=np.nan, prepaid_balance=0.0)
 
 
 def settle_trusted(contract: Contract, **inputs: Any) -> Any:
