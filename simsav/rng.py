@@ -112,6 +112,10 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "attribution": (9,),  # churn and the visit rule (kernels/attribution.py)
     "provider_effect": (10,),  # each provider's own effect on its panel's spending
     "provider_layout": (11,),  # organization types and panel sizes, once per scenario
+    # the program model (simsav.program): every ACO of a roster in one year
+    "common_shock": (12,),  # shocks every ACO shares in the year (drift error, trend error)
+    "aco_persistent": (13,),  # each ACO's persistent savings around its credibility forecast
+    "aco_year": (14,),  # each ACO's year-specific benchmark error
     # run-level sub-roots (:func:`sub_root`): run ``i`` of a family made from one seed
     # (MSR sizing: one run per population size) uses spawn_key (*root_key, 2**31, i); a
     # block index never reaches 2**31 (at most 10 million sims), so no block collides

@@ -119,7 +119,8 @@ def test_stream_ids_are_unique_and_stable() -> None:
         "spending": (), "true_savings": (1,), "benchmark_error": (2,), "quality": (3,),
         "risk_growth": (4,), "panel": (5,), "panel_paths": (5, 1), "trend_error": (6,),
         "aggregate": (7,), "provider_quality": (8,), "attribution": (9,),
-        "provider_effect": (10,), "provider_layout": (11,), "msr_size": (2**31,),
+        "provider_effect": (10,), "provider_layout": (11,), "common_shock": (12,),
+        "aco_persistent": (13,), "aco_year": (14,), "msr_size": (2**31,),
     }
     ids = list(STREAMS.values())
     assert len(set(ids)) == len(ids)
