@@ -85,7 +85,7 @@ def replay_year(year: int) -> dict[str, dict[str, float]]:
     earned = money["earned_savings"][0, :, 0]
     gross = (plan.benchmark - exp_) * plan.beneficiaries
     replayed = {"acos_earning": float((earned > 0).sum()), "total_earned": float(earned.sum()),
-                "net_savings": float(gross.sum() - money["cost"][0, :, 0].sum())}
+                "net_savings": float(gross.sum() - money["cost"][0, 0])}
     reported = actual_totals(year)
     return {k: {"reported": reported[k], "replayed": replayed[k]} for k in _METRICS}
 

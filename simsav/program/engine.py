@@ -38,7 +38,8 @@ from simsav.rng import STREAMS, block_normals, map_blocks
 from simsav.settlement.rules import settle_trusted
 from simsav.spending import SpendingSpec
 
-__all__ = ["DRAW_METHODS", "ProgramPlan", "SettleGroup", "run_blocks"]
+__all__ = ["DRAW_METHODS", "ProgramPlan", "SettleGroup", "run_blocks", "settle_group",
+           "settle_program"]
 
 F64 = NDArray[np.float64]
 
@@ -46,7 +47,7 @@ F64 = NDArray[np.float64]
 DRAW_METHODS: tuple[str, ...] = ("aggregate", "per-beneficiary")
 
 # settle at most this many ACO-sims at once (the settlement's ~35 arrays stay small)
-_SETTLE_CELLS = 1 << 18
+_SETTLE_CELLS = 1 << 16
 _CLIP = 0.9
 
 
@@ -121,7 +122,8 @@ def claims_ratio(plan: ProgramPlan, root: Any, first_block: int, n: int, block_s
     return sums / (counts * mean_t)
 
 
-def _settle(plan: ProgramPlan, g: SettleGroup, expenditure: F64) -> Any:
+def settle_group(plan: ProgramPlan, g: SettleGroup, expenditure: F64) -> Any:
+    """Settle the ACOs of one group: ``expenditure`` ``(sims, group ACOs)`` per capita."""
     i = g.index
     kw: dict[str, Any] = dict(
         benchmark=plan.benchmark[i], expenditure=expenditure,
@@ -135,28 +137,31 @@ def _settle(plan: ProgramPlan, g: SettleGroup, expenditure: F64) -> Any:
 
 def settle_program(plan: ProgramPlan, expenditure: F64, *, policies: tuple[int, ...] | None = None
                    ) -> dict[str, F64]:
-    """Settle every ACO under each policy: per-ACO money ``(sims, ACOs, policies)``.
+    """Settle every ACO under each policy (all, or the indices ``policies``, in that order).
 
-    Returns ``earned_savings``, ``shared_losses``, ``quality_bonus`` and ``cost`` (what the
-    payer pays the ACO net: earned + bonus + reinvested − owed).
+    Returns per ACO ``earned_savings`` and ``shared_losses`` ``(sims, ACOs, policies)``, and
+    per sim ``quality_bonus`` and ``cost`` ``(sims, policies)``, summed over ACOs: ``cost`` is
+    what the payer pays the ACOs net (earned + bonus + reinvested forfeits − owed).
     """
     m, n_aco = expenditure.shape
-    p_all = range(plan.n_policies) if policies is None else policies
-    shape = (m, n_aco, plan.n_policies)
-    out = {k: np.zeros(shape) for k in ("earned_savings", "shared_losses", "quality_bonus",
-                                        "cost")}
+    p_all = tuple(range(plan.n_policies)) if policies is None else tuple(policies)
+    col = {p: j for j, p in enumerate(p_all)}
+    out = {k: np.zeros((m, n_aco, len(p_all))) for k in ("earned_savings", "shared_losses")}
+    out.update({k: np.zeros((m, len(p_all))) for k in ("quality_bonus", "cost")})
     for g in plan.groups:
-        if g.policy not in p_all:
+        if g.policy not in col:
             continue
+        j = col[g.policy]
         step = max(1, _SETTLE_CELLS // max(g.index.size, 1))
         for lo in range(0, m, step):
             hi = min(lo + step, m)
-            s = _settle(plan, g, expenditure[lo:hi, g.index])
+            s = settle_group(plan, g, expenditure[lo:hi, g.index])
             true_gross = ((plan.benchmark[g.index] - expenditure[lo:hi, g.index])
                           * plan.beneficiaries[g.index])
-            for k, v in (("earned_savings", s.earned_savings), ("shared_losses", s.shared_losses),
-                         ("quality_bonus", s.quality_bonus), ("cost", true_gross - s.payer_net)):
-                out[k][lo:hi, g.index, g.policy] = v
+            out["earned_savings"][lo:hi, g.index, j] = s.earned_savings
+            out["shared_losses"][lo:hi, g.index, j] = s.shared_losses
+            out["quality_bonus"][lo:hi, j] += s.quality_bonus.sum(axis=1)
+            out["cost"][lo:hi, j] += (true_gross - s.payer_net).sum(axis=1)
     return out
 
 
@@ -206,13 +211,12 @@ def run_blocks(plan: ProgramPlan, root: Any, first_block: int, n: int, block_siz
 
 def _totals(money: dict[str, F64], gross: F64) -> dict[str, F64]:
     earned, owed = money["earned_savings"], money["shared_losses"]
-    cost = money["cost"].sum(axis=1)
     return {
         "acos_earning": (earned > 0).sum(axis=1).astype(np.float64),
         "acos_owing": (owed > 0).sum(axis=1).astype(np.float64),
         "total_earned": earned.sum(axis=1),
         "total_owed": owed.sum(axis=1),
-        "total_quality_bonus": money["quality_bonus"].sum(axis=1),
-        "program_cost": cost,
-        "net_savings": gross[:, None] - cost,
+        "total_quality_bonus": money["quality_bonus"],
+        "program_cost": money["cost"],
+        "net_savings": gross[:, None] - money["cost"],
     }

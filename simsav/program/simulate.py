@@ -29,7 +29,7 @@ from simsav.program.engine import (
     ProgramPlan,
     SettleGroup,
     run_blocks,
-    settle_program,
+    settle_group,
 )
 from simsav.program.model import ProgramModel, fit_program_model
 from simsav.program.policy import Policy, apply_policy, as_policy
@@ -94,9 +94,16 @@ def _run(plan: ProgramPlan, root: np.random.SeedSequence, n: int, bs: int, *,
         return draw_with_dask(run_blocks, plan, root, n, bs, scheduler=scheduler,
                               blocks_per_task=blocks_per_task, progress=progress)
     per = max(1, (blocks_per_task or max(1, _TASK_SIMS // bs)))
-    parts = [run_blocks(plan, root, b0, m, bs, n_threads, progress)
-             for b0, m in task_ranges(n, bs, per)]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out: dict[str, np.ndarray] = {}
+    start = 0
+    for b0, m in task_ranges(n, bs, per):  # fill preallocated outputs: no second copy
+        part = run_blocks(plan, root, b0, m, bs, n_threads, progress)
+        if not out:
+            out = {k: np.empty((n, *v.shape[1:]), dtype=v.dtype) for k, v in part.items()}
+        for k, v in part.items():
+            out[k][start:start + m] = v
+        start += m
+    return out
 
 
 def _seed_attr(seed: SeedLike, root: np.random.SeedSequence) -> int | str:
@@ -228,8 +235,11 @@ def build_plan(roster: Roster, year: int, model: ProgramModel, policies: list[Po
 
 def _bonus(plan: ProgramPlan) -> np.ndarray:
     """Quality bonuses ``(ACOs, policies)``: they do not depend on the draws."""
-    money = settle_program(plan, plan.benchmark[None, :].copy())
-    return money["quality_bonus"][0]
+    out = np.zeros((plan.n_acos, plan.n_policies))
+    for g in plan.groups:
+        out[g.index, g.policy] = settle_group(plan, g, plan.benchmark[None, g.index]
+                                              ).quality_bonus[0]
+    return out
 
 
 def _dataset(f: pd.DataFrame, a: dict[str, np.ndarray], bonus: np.ndarray, names: Sequence[str],
