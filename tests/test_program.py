@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ from simsav.program.summary import aco_summary, policy_costs, program_summary, s
 from simsav.rng import root_seed_sequence
 from simsav.spending import SpendingSpec
 
+ROOT = Path(__file__).resolve().parents[1]
 E60 = {"name": "E60", "change": [{"tracks": ["basic_e"], "terms": {"max_sharing_rate": 0.6}}]}
 BONUS = {"name": "bonus", "change": [{"terms": {"quality_bonus": {
     "budget": 0.005, "threshold": 0.6, "full_at": 0.9}}}]}
@@ -338,7 +340,7 @@ def test_program_risk_is_mostly_shared(ds22):
 
 # ------------------------------------------------------------------------------ policies
 def test_policy_files_validate(tmp_path):
-    names = [load_policy(f"scenarios/policies/{f}.toml")[0].name
+    names = [load_policy(ROOT / "policies" / f"{f}.toml")[0].name
              for f in ("no-msr", "quality-bonus", "cy2027-basic-e")]
     assert names == ["no MSR", "quality bonus", "CY2027 proposal: BASIC E 60%"]
     p = tmp_path / "bad.toml"
@@ -388,7 +390,7 @@ def test_cli_program_json(capsys, tmp_path):
 
     out = tmp_path / "p.nc"
     rc = main(["program", "2022", "--sims", "200", "--json", "--out", str(out),
-               "--policy", "scenarios/policies/cy2027-basic-e.toml"])
+               "--policy", str(ROOT / "policies" / "cy2027-basic-e.toml")])
     assert rc == 0
     d = json.loads(capsys.readouterr().out)
     assert d["acos"] == 482 and d["calibration_years"][-1] == 2021

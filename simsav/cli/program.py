@@ -11,7 +11,7 @@ from simsav.cli.common import InputError, compile_notice, print_json, progress
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
-    "program": "simsav program 2022 --year 2023 --policy scenarios/policies/cy2027-basic-e.toml "
+    "program": "simsav program 2022 --year 2023 --policy policies/cy2027-basic-e.toml "
                "--sims 10000",
 }
 
