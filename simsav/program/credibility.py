@@ -29,7 +29,7 @@ Examples
 >>> from simsav.program.roster import read_roster
 >>> f = forecast_acos(fit_program_model(2022), read_roster(2022), 2022)
 >>> int(f["history_years"].gt(0).sum()), int(f["entrant"].sum())
-(436, 46)
+(416, 46)
 >>> bool(f.loc[f["history_years"] == 0, "credibility"].eq(0).all())
 True
 """
