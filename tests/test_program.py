@@ -424,3 +424,17 @@ def test_cli_backtest_json(capsys):
                                                       "net_savings"]
     assert d["intervals"][0]["actual"] == 303  # CMS: 303 ACOs earned in PY2022
     assert d["pooled_brier"]["model"] < d["pooled_brier"]["rate"]
+
+
+@pytest.mark.slow
+def test_dask_workers_give_the_single_process_draws(model22):
+    distributed = pytest.importorskip("dask.distributed")
+    roster = read_roster(_csv(PLAIN))
+    kw = dict(year=2022, model=model22, n_sims=192, seed=4, block_size=64,
+              draws="per-beneficiary", policies=[E60])
+    local = simulate_program(roster, **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as client:
+            remote = simulate_program(roster, scheduler=client, blocks_per_task=1, **kw)
+    xr.testing.assert_identical(local, remote)
