@@ -349,6 +349,11 @@ def test_policy_files_validate(tmp_path):
         load_policy(p)
     with pytest.raises(PolicyError, match="neither a preset"):
         as_policy("mssp-basic-z")
+    # a scenario's designs are policies for every ACO; a deferred design is not one year's
+    scn = load_policy(ROOT / "scenarios" / "presets" / "mssp-enhanced.toml")
+    assert scn[0].change[0].terms["max_sharing_rate"] == 0.75
+    with pytest.raises(PolicyError, match="deferred reconciliation do not apply"):
+        load_policy(ROOT / "scenarios" / "eac-recommendations.toml")
 
 
 def test_a_preset_policy_applies_to_every_aco(model22):
