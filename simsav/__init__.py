@@ -63,6 +63,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "puf_moments": ("simsav.analysis.moments", "puf_moments"),
     "load_puf": ("simsav.io.puf", "load_puf"),
     "replicate_puf": ("simsav.analysis.replicate", "replicate_puf"),
+    "simulate_program": ("simsav.program.simulate", "simulate_program"),
     "plot_payout_distribution": ("simsav.plotting", "plot_payout_distribution"),
     "plot_msr_curve": ("simsav.plotting", "plot_msr_curve"),
     "plot_probabilities_by_size": ("simsav.plotting", "plot_probabilities_by_size"),
@@ -107,6 +108,7 @@ __all__ = [
     "settle",
     "settle_one",
     "simulate",
+    "simulate_program",
     "summarize",
     "summary_table",
     "sweep_sizes",
@@ -150,6 +152,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         plot_probabilities_by_size,
         plot_waterfall,
     )
+    from simsav.program.simulate import simulate_program
     from simsav.results.files import open_dataset, save_dataset
     from simsav.results.finances import finance_summary
     from simsav.results.summary import summarize, summary_table

@@ -112,6 +112,11 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "attribution": (9,),  # churn and the visit rule (kernels/attribution.py)
     "provider_effect": (10,),  # each provider's own effect on its panel's spending
     "provider_layout": (11,),  # organization types and panel sizes, once per scenario
+    # the program model (simsav.program): every ACO of a roster in one year
+    "common_shock": (12,),  # shocks every ACO shares in the year (drift error, trend error)
+    "aco_persistent": (13,),  # each ACO's persistent savings around its credibility forecast
+    "aco_year": (14,),  # each ACO's year-specific benchmark error
+    # benchmarks that evolve over an agreement (draw/agreement.py, update = "blend")
     "national_trend": (20,),  # realised national spending trend, per sim and year
     "regional_trend": (21,),  # the ACO's region's trend around the nation, per sim and year
     # run-level sub-roots (:func:`sub_root`): run ``i`` of a family made from one seed

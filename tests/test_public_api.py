@@ -10,7 +10,7 @@ EXPECTED = {
     "settle_one", "simulate", "summarize", "summary_table", "load_puf", "replicate_puf",
     "msr_curve", "plot_msr_curve", "calibrate_puf", "program_check", "puf_moments",
     "sweep_sizes", "compare_attribution", "compare_distribution_rules", "finance_summary",
-    "plot_fan_chart", "plot_probabilities_by_size", "plot_waterfall",
+    "plot_fan_chart", "plot_probabilities_by_size", "plot_waterfall", "simulate_program",
 }
 
 

@@ -121,7 +121,8 @@ def test_stream_ids_are_unique_and_stable() -> None:
         "spending": (), "true_savings": (1,), "benchmark_error": (2,), "quality": (3,),
         "risk_growth": (4,), "panel": (5,), "panel_paths": (5, 1), "trend_error": (6,),
         "aggregate": (7,), "provider_quality": (8,), "attribution": (9,),
-        "provider_effect": (10,), "provider_layout": (11,), "national_trend": (20,),
+        "provider_effect": (10,), "provider_layout": (11,), "common_shock": (12,),
+        "aco_persistent": (13,), "aco_year": (14,), "national_trend": (20,),
         "regional_trend": (21,), "msr_size": (2**31,),
     }
     ids = list(STREAMS.values())

@@ -48,6 +48,7 @@ from simsav.io.puf_columns import (
 
 __all__ = [
     "bundled_years",
+    "first_agreement_starts",
     "load_crosswalk",
     "load_puf",
     "normalize_puf",
@@ -132,6 +133,29 @@ def load_crosswalk() -> dict[str, str]:
     if num is None or aid is None:  # pragma: no cover - bundled file
         raise ValueError("crosswalk: columns ACO_NUM and ACO_ID are required")
     return dict(zip(cw[num].str.strip(), cw[aid].str.strip(), strict=True))
+
+
+def first_agreement_starts() -> dict[str, pd.Timestamp]:
+    """Start date of each ACO's first agreement, from the CMS crosswalk (2012–2017 starters).
+
+    Returns
+    -------
+    dict
+        ``{aco_id: start date}``.
+
+    Examples
+    --------
+    >>> str(first_agreement_starts()["A1001"].date())
+    '2012-07-01'
+    """
+    with _data_file(_CROSSWALK).open("rb") as fh:
+        cw = _read_raw(fh)
+    keys = {header_key(c): c for c in cw.columns}
+    aid, first = keys.get("acoid"), keys.get("acofirstagreementstartdate")
+    if aid is None or first is None:  # pragma: no cover - bundled file
+        raise ValueError("crosswalk: columns ACO_ID and ACO.First.Agreement.Start.Date required")
+    dates = pd.to_datetime(cw[first].str.strip(), format="%m/%d/%y", errors="coerce")
+    return {a: d for a, d in zip(cw[aid].str.strip(), dates, strict=True) if pd.notna(d)}
 
 
 # ----------------------------------------------------------------------------- parsing
