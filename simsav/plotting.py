@@ -446,20 +446,27 @@ def plot_tornado(tornado: xr.Dataset, *, ax: Any = None) -> Any:
     ypos = np.arange(n)[::-1]
     for i, y in enumerate(ypos):
         t = tornado.isel(input=i)
-        for end, color in (("low", "C0"), ("high", "C3")):
-            v = float(t[f"figure_{end}"])
-            ax.barh(y, v - base, left=base, color=color, alpha=0.75, height=0.6,
+        ends = [(end, color, float(t[f"figure_{end}"]), dy)
+                for end, color, dy in (("low", "C0", 0.15), ("high", "C3", -0.15))]
+        # the longer bar first, so a shorter one on the same side stays visible
+        for end, color, v, dy in sorted(ends, key=lambda e: -abs(e[2] - base)):
+            ax.barh(y, v - base, left=base, color=color, alpha=0.8, height=0.6,
                     label=f"input at its {end} value" if i == 0 else None)
-            ax.annotate(str(t[end].values), (v, y), ha="left" if v >= base else "right",
+            ax.annotate(str(t[end].values), (v, y + dy), ha="left" if v >= base else "right",
                         va="center", fontsize="small", xytext=(3 if v >= base else -3, 0),
                         textcoords="offset points")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda k: labels[k].endswith("high value"))
     ax.axvline(base, color="0.3", linewidth=1.0)
     ax.set_yticks(ypos, [str(k) for k in tornado["input"].values])
+    ax.margins(x=0.12)
     fig = tornado.attrs.get("figure", "")
-    ax.set_xlabel(f"{fig} (base {base:.4g} ± {2 * tornado.attrs.get('se_base', 0):.2g})")
+    ax.set_xlabel(f"{fig} (base case {base:.4g} ± {2 * tornado.attrs.get('se_base', 0):.2g}, "
+                  "2 Monte Carlo SE)")
     ax.set_title(f"One at a time: what moves {fig} — {tornado.attrs.get('design', '')}, "
                  f"{tornado.attrs.get('scenario', '')}")
-    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    ax.legend([handles[k] for k in order], [labels[k] for k in order], frameon=False,
+              fontsize="small", loc="lower right")
     ax.grid(True, axis="x", alpha=0.3)
     return ax
 
@@ -489,8 +496,9 @@ def plot_sobol(indices: xr.Dataset, *, ax: Any = None) -> Any:
     ax.axhline(0.0, color="0.4", linewidth=0.8)
     level = indices.attrs.get("level", 0.95)
     ax.set_ylabel(f"Sobol index (bars: {level:.0%} interval)")
+    who = f"{indices.attrs['design']}, " if "design" in indices.attrs else ""
     ax.set_title(f"Share of the variance of {indices.attrs.get('figure', 'the figure')} — "
-                 f"n = {indices.attrs.get('n', '')}, "
+                 f"{who}n = {indices.attrs.get('n', '')}, "
                  f"{indices.attrs.get('evaluations', '')} evaluations")
     ax.legend(frameon=False, fontsize="small")
     ax.grid(True, axis="y", alpha=0.3)

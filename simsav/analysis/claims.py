@@ -181,8 +181,9 @@ class ClaimsFit:
                                                    os.path.abspath(relative_to))).as_posix()
         c = self.checks.get(name)
         lines = [f"# fitted by simsav fit to {self.claims.describe()}",
-                 f"# {self.claims.member_years:,.1f} member-years; model {name} by "
-                 f"{f.method}" + (f", AIC {f.aic:,.1f}" if math.isfinite(f.aic) else "")
+                 f"# {self.claims.member_years:,.1f} member-years; model {name} "
+                 + ("(the sample itself)" if f.method == "sample" else f"by {f.method}")
+                 + (f", AIC {f.aic:,.1f}" if math.isfinite(f.aic) else "")
                  + (f", KS {c.ks:.4f}" if c else "")]
         if f.note:
             lines.append(f"# {f.note}")

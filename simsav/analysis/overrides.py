@@ -39,6 +39,7 @@ from simsav.scenario import Scenario, ScenarioError, parse_scenario
 __all__ = [
     "SETTLEMENT_TABLES",
     "check_values",
+    "get_key",
     "parse_setting",
     "parse_value",
     "parse_values",
@@ -200,6 +201,29 @@ def _assign(node: Any, parts: Sequence[str], value: Any, key: str) -> None:
     if head not in node or node[head] is None:
         node[head] = {}
     _assign(node[head], rest, value, key)
+
+
+def get_key(scenario: Scenario, key: str) -> Any:
+    """The value a dotted key has in ``scenario`` (the first entry's for ``*``; None if unset).
+
+    Examples
+    --------
+    >>> import simsav as ss
+    >>> get_key(ss.load_scenario("scenarios/rural-aco-5k.toml"), "population.beneficiaries")
+    5000
+    """
+    node: Any = scenario.model_dump(mode="json", exclude_none=True)
+    for part in split_key(key):
+        if isinstance(node, list):
+            idx = _select(node, part, key)
+            node = node[idx[0]] if idx else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+        if node is None:
+            return None
+    return node
 
 
 def set_keys(scenario: Scenario, settings: Mapping[str, Any]) -> Scenario:

@@ -49,7 +49,13 @@ from scipy import stats
 from scipy.stats import qmc
 
 from simsav import __version__
-from simsav.analysis.overrides import check_values, set_keys, settles_only, split_key
+from simsav.analysis.overrides import (
+    check_values,
+    get_key,
+    set_keys,
+    settles_only,
+    split_key,
+)
 from simsav.analysis.sweep import fixed_seed, point_summary, sweep
 from simsav.rng import SeedLike
 from simsav.scenario import Scenario, ScenarioError
@@ -285,7 +291,8 @@ def sobol(
         with an :func:`input_distribution` spec, e.g.
         ``{"aco.true_savings": "normal:0.01:0.01",
         "aco.benchmark_error_sd": "uniform:0:0.02"}``. Each draw of an input must be a
-        value the scenario accepts (use a bounded distribution for a bounded key).
+        value the scenario accepts (use a bounded distribution for a bounded key); a key
+        that holds a whole number (``population.beneficiaries``) takes its draws rounded.
     figure : str
         A :func:`simsav.summarize` figure with one value per design and year.
     design : str, optional
@@ -314,9 +321,16 @@ def sobol(
         split_key(k)
     dists = [input_distribution(inputs[k]) for k in keys]
     name = _design(scenario, design)
+    # a count (population.beneficiaries, ...) takes whole numbers: its draws are rounded
+    whole = [isinstance(get_key(scenario, k), int) and not isinstance(get_key(scenario, k),
+                                                                       bool) for k in keys]
+
+    def value(x: float, is_whole: bool) -> float | int:
+        return int(round(x)) if is_whole else _plain(x)
+
     # every input's range must be valid where its distribution puts mass
-    ends = {k: sorted({_plain(d.ppf(1e-9)), _plain(d.ppf(1 - 1e-9))})
-            for k, d in zip(keys, dists, strict=True)}
+    ends = {k: sorted({value(d.ppf(1e-9), w), value(d.ppf(1 - 1e-9), w)})
+            for k, d, w in zip(keys, dists, whole, strict=True)}
     try:
         check_values(scenario, ends)
     except ScenarioError as e:
@@ -327,7 +341,8 @@ def sobol(
     def figure_at(x: F64) -> F64:
         out = np.empty(x.shape[0])
         for i, row in enumerate(x):
-            scn = set_keys(scenario, {k: float(v) for k, v in zip(keys, row, strict=True)})
+            scn = set_keys(scenario, {k: value(v, w)
+                                      for k, v, w in zip(keys, row, whole, strict=True)})
             ds = simulate(scn, n_sims=n_sims, seed=fixed, draws=draws)
             out[i] = _figure_of(point_summary(ds), figure, name, year)[0]
             if progress is not None:

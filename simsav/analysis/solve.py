@@ -166,6 +166,8 @@ def term_range(term: str) -> tuple[float, float]:
 
 
 def _describe(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
@@ -188,8 +190,8 @@ class _Figure:
             row = summary_table(summarize(resettle(self.ds, one)), year=self.year)
             row = row.loc[self.design]
             if self.figure not in row.index:
-                raise SolveError(f"figure: {self.figure!r} is not a summary figure; one "
-                                 f"of {', '.join(row.index)}")
+                raise SolveError(f"figure: {self.figure!r} is not a summary figure; one of "
+                                 + ", ".join(k for k in row.index if not k.startswith("se_")))
             se = float(row["se_" + self.figure]) if "se_" + self.figure in row.index else \
                 math.nan
             self.cache[x] = (float(row[self.figure]), se)

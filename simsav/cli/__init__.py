@@ -3,7 +3,8 @@
 Exit codes: 0 on success, 2 on bad input (the message goes to stderr).
 
 One module per group of commands (:mod:`~simsav.cli.run`, :mod:`~simsav.cli.settle`,
-:mod:`~simsav.cli.msr`, :mod:`~simsav.cli.puf`); each command imports what it needs when
+:mod:`~simsav.cli.msr`, :mod:`~simsav.cli.puf`, :mod:`~simsav.cli.whatif`,
+:mod:`~simsav.cli.fit`); each command imports what it needs when
 it runs, so ``simsav --help`` loads no numerics and ``simsav settle`` only the rules.
 """
 
@@ -15,12 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simsav import __version__
-from simsav.cli import msr, puf, run, settle
+from simsav.cli import fit, msr, puf, run, settle, whatif
 from simsav.cli.common import InputError
 
 __all__ = ["main"]
 
-_MODULES = (run, msr, puf, settle)
+_MODULES = (run, msr, puf, settle, whatif, fit)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 
