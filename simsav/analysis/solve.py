@@ -41,6 +41,7 @@ from scipy import stats
 from simsav.analysis.overrides import set_keys
 from simsav.analysis.sweep import fixed_seed, resettle
 from simsav.contracts import Contract
+from simsav.results.build import draws_from_dataset
 from simsav.results.summary import summarize, summary_table
 from simsav.rng import SeedLike
 from simsav.scenario import Scenario
@@ -178,6 +179,7 @@ class _Figure:
                  year: int | None):
         self.ds, self.scenario, self.design, self.term = ds, scenario, design, term
         self.figure, self.year = figure, year
+        self.draws = draws_from_dataset(ds)
         self.cache: dict[float, tuple[float, float]] = {}
 
     def __call__(self, x: float) -> tuple[float, float]:
@@ -187,7 +189,7 @@ class _Figure:
             scn = set_keys(self.scenario, {key: x})
             one = scn.model_copy(update={"designs": [d for d in scn.designs
                                                      if d.name == self.design]})
-            row = summary_table(summarize(resettle(self.ds, one)), year=self.year)
+            row = summary_table(summarize(resettle(self.ds, one, self.draws)), year=self.year)
             row = row.loc[self.design]
             if self.figure not in row.index:
                 raise SolveError(f"figure: {self.figure!r} is not a summary figure; one of "
@@ -198,20 +200,26 @@ class _Figure:
         return self.cache[x]
 
 
-def _first_crossing(f: Callable[[float], float], grid: np.ndarray, target: float,
-                    increasing: bool, tol: float) -> float | None:
-    """Smallest x with the figure at or past ``target``, or None if none in the grid."""
+def _first_crossing(f: Callable[[float], float], known: dict[float, Any], grid: np.ndarray,
+                    target: float, increasing: bool, tol: float) -> float | None:
+    """Smallest x with the figure at or past ``target``, or None if none in the grid.
+
+    Bisection starts from the tightest bracket among the points already evaluated
+    (``known``: the coarse grid and earlier bisections), so solving again for the band's
+    ends costs a few settlements.
+    """
     def reached(x: float) -> bool:
         v = f(x)
         return v >= target if increasing else v <= target
 
-    hits = [i for i, x in enumerate(grid) if reached(x)]
+    points = sorted(set(map(float, grid)) | set(known))
+    hits = [x for x in points if reached(x)]
     if not hits:
         return None
-    i = hits[0]
-    if i == 0:
-        return float(grid[0])
-    lo, hi = float(grid[i - 1]), float(grid[i])
+    hi = hits[0]
+    if hi == points[0]:
+        return hi
+    lo = points[points.index(hi) - 1]
     for _ in range(_MAX_STEPS):
         if hi - lo <= tol:
             break
@@ -258,7 +266,7 @@ def solve(
     lo, hi : float, optional
         Narrow the term's range (default: all the contract allows).
     tol : float, optional
-        Width at which bisection stops (default: 1e-6 of the range).
+        Width at which bisection stops (default: 1e-5 of the range).
     level : float
         Confidence level of the Monte Carlo band.
     year : int, optional
@@ -317,10 +325,10 @@ def solve(
     increasing = bool(values[-1] > values[0])
     steps = np.diff(values)
     monotone = bool(np.all(steps >= 0) if increasing else np.all(steps <= 0))
-    step = (b - a) * 1e-6 if tol is None else float(tol)
+    step = (b - a) * 1e-5 if tol is None else float(tol)
 
     def solve_for(t: float) -> float | None:
-        return _first_crossing(lambda x: fig(x)[0], grid, t, increasing, step)
+        return _first_crossing(lambda x: fig(x)[0], fig.cache, grid, t, increasing, step)
 
     value = solve_for(float(target))
     if value is None or (value == a and values[0] != target):

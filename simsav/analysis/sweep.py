@@ -34,6 +34,7 @@ import xarray as xr
 
 from simsav import __version__
 from simsav.analysis.overrides import check_values, set_keys, settles_only, split_key
+from simsav.draw.stage import Draws
 from simsav.reconcile import DesignTerms, reconcile
 from simsav.results.build import design_dataset, draws_from_dataset
 from simsav.results.summary import summarize
@@ -65,16 +66,16 @@ def point_summary(ds: xr.Dataset) -> xr.Dataset:
     return summarize(ds)
 
 
-def resettle(ds: xr.Dataset, scenario: Scenario) -> xr.Dataset:
+def resettle(ds: xr.Dataset, scenario: Scenario, draws: Draws | None = None) -> xr.Dataset:
     """Settle ``scenario``'s designs on the draws held in ``ds`` (per-design variables).
 
     The draws are read back with :func:`~simsav.results.build.draws_from_dataset` and
     settled by :func:`~simsav.reconcile.reconcile` exactly as :func:`simsav.simulate`
     settles them, so this equals a run of ``scenario`` with the seed of ``ds`` when the
     two scenarios draw alike (they differ only in ``designs``, ``distribution`` or
-    ``finances``).
+    ``finances``). ``draws``: ``draws_from_dataset(ds)`` if already read.
     """
-    d = draws_from_dataset(ds)
+    d = draws_from_dataset(ds) if draws is None else draws
     years = ds.sizes["year"]
     arrays = reconcile(d, [DesignTerms.from_design(x, years) for x in scenario.designs],
                        distribution=scenario.distribution, finances=scenario.finances,

@@ -338,7 +338,7 @@ def register(add: Callable[..., Any]) -> None:
                     help="e.g. p_clear_msr=0.05 or expected_losses=250000")
     sp.add_argument("--range", metavar="LO:HI", help="search the term within [LO, HI] "
                     "(default: all the contract allows)")
-    sp.add_argument("--tol", type=float, help="bisection tolerance (default 1e-6 of the range)")
+    sp.add_argument("--tol", type=float, help="bisection tolerance (default 1e-5 of the range)")
     sp.add_argument("--level", type=float, default=0.95,
                     help="confidence level of the Monte Carlo band (default 0.95)")
     sp.add_argument("--json", action="store_true", help="print JSON")
