@@ -318,7 +318,7 @@ def _pick(da: xr.DataArray, keep: Sequence[str], sel: dict[str, Any] | None,
 def plot_sweep(
     sweep: xr.Dataset,
     *,
-    figure: str = "p_clear_msr",
+    figure: str | Sequence[str] = "p_clear_msr",
     x: str | None = None,
     designs: Sequence[str] | None = None,
     sel: dict[str, Any] | None = None,
@@ -330,8 +330,9 @@ def plot_sweep(
     ----------
     sweep : xarray.Dataset
         From :func:`simsav.sweep`.
-    figure : str
-        A summary variable (``p_clear_msr``, ``expected_aco_net``, ...).
+    figure : str or sequence of str
+        A summary variable (``p_clear_msr``, ``expected_aco_net``, ...), or several (one
+        line per figure and design).
     x : str, optional
         The key along the horizontal axis (default: the first swept).
     designs : sequence of str, optional
@@ -345,27 +346,35 @@ def plot_sweep(
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
-    keys = [d for d in sweep[figure].dims if d not in ("design", "year", "quantile")]
+    figures = [figure] if isinstance(figure, str) else list(figure)
+    keys = [d for d in sweep[figures[0]].dims if d not in ("design", "year", "quantile")]
     key = keys[0] if x is None else x
     names = list(sweep["design"].values) if designs is None else list(designs)
-    da = _pick(sweep[figure], [key, "design"], sel, "plot_sweep")
-    se_name = "se_" + figure
-    se = _pick(sweep[se_name], [key, "design"], sel, "plot_sweep") if se_name in sweep \
-        else None
     xs = sweep[key].values
     numeric = np.issubdtype(xs.dtype, np.number)
     pos = xs if numeric else np.arange(xs.size)
-    for i, name in enumerate(names):
-        y = da.sel(design=name).values
-        err = None if se is None else 2 * se.sel(design=name).values
-        ax.errorbar(pos, y, yerr=err, fmt="o-", color=f"C{i % 10}", capsize=2, label=name)
+    markers = "os^vD"
+    for f, fig in enumerate(figures):
+        da = _pick(sweep[fig], [key, "design"], sel, "plot_sweep")
+        se_name = "se_" + fig
+        se = _pick(sweep[se_name], [key, "design"], sel, "plot_sweep") \
+            if se_name in sweep else None
+        for i, name in enumerate(names):
+            y = da.sel(design=name).values
+            err = None if se is None else 2 * se.sel(design=name).values
+            label = name if len(figures) == 1 else f"{name}: {fig}"
+            ax.errorbar(pos, y, yerr=err, fmt=f"{markers[f % 5]}-", capsize=2, label=label,
+                        color=f"C{(f * len(names) + i) % 10}")
     if not numeric:
         ax.set_xticks(pos, [str(v) for v in xs])
     ax.set_xlabel(key)
-    ax.set_ylabel(f"{figure} ({sweep[figure].attrs.get('units', '')})")
+    units = sweep[figures[0]].attrs.get("units", "")
+    ax.set_ylabel(f"{', '.join(figures)} ({units})")
     fixed = ", ".join(f"{k} = {v}" for k, v in (sel or {}).items())
-    ax.set_title(f"{sweep[figure].attrs.get('long_name', figure)} — "
-                 f"{sweep.attrs.get('scenario', '')}" + (f" ({fixed})" if fixed else ""))
+    what = (sweep[figures[0]].attrs.get("long_name", figures[0]) if len(figures) == 1
+            else ", ".join(figures))
+    ax.set_title(f"{what} — {sweep.attrs.get('scenario', '')}" + (f" ({fixed})" if fixed
+                                                                   else ""))
     ax.grid(True, alpha=0.3)
     ax.legend(frameon=False, fontsize="small")
     return ax

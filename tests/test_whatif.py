@@ -335,3 +335,32 @@ def test_help_shows_an_example_for_each_what_if_command(capsys):
             main([cmd, "--help"])
         assert e.value.code == 0
         assert "Example:" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- plots
+
+
+def test_what_if_plots_draw_what_the_results_hold():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sw = ss.sweep(SCN, {"designs.Two-sided.msr": [0.01, 0.02, 0.03]}, n_sims=200)
+    ax = ss.plot_sweep(sw, figure=["p_clear_msr", "p_owe_loss"], designs=["Two-sided"])
+    y = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(y, sw["p_clear_msr"].sel(design="Two-sided").isel(year=-1))
+    assert ax.get_xlabel() == "designs.Two-sided.msr" and len(ax.get_legend().texts) == 2
+    with pytest.raises(ValueError, match="two keys"):
+        ss.plot_sweep_heatmap(sw)
+    t = ss.tornado(SCN, {"designs.Two-sided.msr": (0.01, 0.03)}, design="Two-sided",
+                   n_sims=200)
+    ax = ss.plot_tornado(t)
+    widths = sorted(abs(p.get_width()) for p in ax.patches)
+    np.testing.assert_allclose(widths, sorted([abs(float(t["figure_low"]) - t.attrs["base"]),
+                                               abs(float(t["figure_high"]) - t.attrs["base"])]))
+    r = sobol_indices(lambda x: x[:, 0] + 0.5 * x[:, 1], ["uniform:0:1"] * 2, 256)
+    ax = ss.plot_sobol(r)
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, [*r["S1"].values, *r["ST"].values])
+    plt.close("all")
