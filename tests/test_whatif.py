@@ -357,8 +357,8 @@ def test_what_if_plots_draw_what_the_results_hold():
                    n_sims=200)
     ax = ss.plot_tornado(t)
     widths = sorted(abs(p.get_width()) for p in ax.patches)
-    np.testing.assert_allclose(widths, sorted([abs(float(t["figure_low"]) - t.attrs["base"]),
-                                               abs(float(t["figure_high"]) - t.attrs["base"])]))
+    ends = [float(t[k].values[0]) for k in ("figure_low", "figure_high")]
+    np.testing.assert_allclose(widths, sorted(abs(v - t.attrs["base"]) for v in ends))
     r = sobol_indices(lambda x: x[:, 0] + 0.5 * x[:, 1], ["uniform:0:1"] * 2, 256)
     ax = ss.plot_sobol(r)
     heights = [p.get_height() for p in ax.patches]
