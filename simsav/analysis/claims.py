@@ -185,7 +185,7 @@ class ClaimsFit:
                  + ("(the sample itself)" if f.method == "sample" else f"by {f.method}")
                  + (f", AIC {f.aic:,.1f}" if math.isfinite(f.aic) else "")
                  + (f", KS {c.ks:.4f}" if c else "")]
-        if f.note:
+        if f.note and f.method != "sample":
             lines.append(f"# {f.note}")
         if self.sample.cap is not None:
             lines.append(f"# the data were capped at {self.sample.cap:,.0f}: add "

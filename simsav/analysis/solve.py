@@ -39,10 +39,10 @@ import numpy as np
 from scipy import stats
 
 from simsav.analysis.overrides import set_keys
-from simsav.analysis.sweep import fixed_seed, resettle
+from simsav.analysis.sweep import fixed_seed, point_summary, resettle
 from simsav.contracts import Contract
 from simsav.results.build import draws_from_dataset
-from simsav.results.summary import summarize, summary_table
+from simsav.results.summary import summary_table
 from simsav.rng import SeedLike
 from simsav.scenario import Scenario
 from simsav.simulation import simulate
@@ -189,7 +189,8 @@ class _Figure:
             scn = set_keys(self.scenario, {key: x})
             one = scn.model_copy(update={"designs": [d for d in scn.designs
                                                      if d.name == self.design]})
-            row = summary_table(summarize(resettle(self.ds, one, self.draws)), year=self.year)
+            row = summary_table(point_summary(resettle(self.ds, one, self.draws)),
+                                year=self.year)
             row = row.loc[self.design]
             if self.figure not in row.index:
                 raise SolveError(f"figure: {self.figure!r} is not a summary figure; one of "

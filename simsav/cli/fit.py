@@ -95,8 +95,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print("(AIC among maximum-likelihood fits, lower is better; KS = largest gap between "
           "the distribution functions; top q% = share of spending of the costliest q% of "
           "member-years)")
-    print()
-    print(fit.parameters().to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    params = fit.parameters()
+    if not params.empty:
+        print()
+        print(params.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     notes = [f"  {n}: {f.note}" for n, f in fit.fits.items() if f.note]
     if notes:
         print("\n".join(["", "notes:", *notes]))

@@ -64,6 +64,8 @@ __all__ = ["FITTERS", "Fit", "Sample", "fit_by_moments", "fit_model"]
 
 F64 = NDArray[np.float64]
 _LOG_2PI = math.log(2.0 * math.pi)
+_MIN_POSITIVE = 20  # amounts > 0 a model is fitted to, at least
+_MIN_DISTINCT = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -486,6 +488,8 @@ def _em_start(ly: F64, wy: F64, split: float) -> F64:
     """A start for the mixture: EM on the log amounts, components split at a quantile."""
     cut = float(np.quantile(ly, split))
     resp = (ly > cut).astype(np.float64)
+    sd = float(np.std(ly)) or 1.0
+    pis, mus, sgs = np.array([split, 1 - split]), np.array([cut - sd, cut + sd]), np.full(2, sd)
     for _ in range(30):
         nk = np.array([np.sum(wy * (1 - resp)), np.sum(wy * resp)])
         if np.any(nk <= 0):
@@ -686,7 +690,12 @@ def fit_model(name: str, sample: Sample) -> Fit:
     if fitter is None:
         entry(name)
         return fit_by_moments(name, sample)
+    y = sample.x[sample.x > 0]
+    if name != "empirical" and (y.size < _MIN_POSITIVE or np.unique(y).size < _MIN_DISTINCT):
+        return Fit(name, "not fitted", None,
+                   note=f"needs at least {_MIN_POSITIVE} positive amounts, {_MIN_DISTINCT} "
+                        f"of them distinct (has {y.size}, {np.unique(y).size} distinct)")
     try:
         return fitter(sample)
-    except ValueError as err:
-        return Fit(name, "not fitted", None, note=str(err))
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+        return Fit(name, "not fitted", None, note=str(err) or type(err).__name__)
