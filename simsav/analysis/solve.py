@@ -49,7 +49,7 @@ from simsav.simulation import simulate
 
 __all__ = ["Solution", "SolveError", "solve", "term_range"]
 
-_GRID = 17  # points of the coarse grid that brackets the first crossing
+_GRID = 9  # points of the coarse grid that brackets the first crossing
 _MAX_STEPS = 200
 
 
