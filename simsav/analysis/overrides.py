@@ -180,8 +180,7 @@ def _select(items: list[Any], part: str, key: str) -> list[int]:
     if _INT.fullmatch(part) and -len(items) <= int(part) < len(items):
         return [int(part) % len(items)]
     known = ", ".join(repr(n) for n in names if n is not None)
-    raise ValueError(f"key {key!r}: no entry named {part!r} (entries: {known or 'none'}; "
-                     "or * for all)")
+    raise ValueError(f"no entry named {part!r} (entries: {known or 'none'}; or * for all)")
 
 
 def _assign(node: Any, parts: Sequence[str], value: Any, key: str) -> None:
@@ -194,7 +193,7 @@ def _assign(node: Any, parts: Sequence[str], value: Any, key: str) -> None:
                 node[i] = value
         return
     if not isinstance(node, dict):
-        raise ValueError(f"key {key!r}: {head!r} is inside a value, not a table")
+        raise ValueError(f"{head!r} is inside a value, not a table")
     if not rest:
         node[head] = value
         return
