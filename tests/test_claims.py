@@ -242,7 +242,7 @@ def test_scenario_sample_path_is_relative_to_the_scenario(tmp_path, monkeypatch)
 
 
 def test_cli_fit_json_and_files(tmp_path, capsys):
-    out = tmp_path / "fit"
+    out = tmp_path
     argv = ["fit", COMMERCIAL, "--exposure", "member_months", "--write",
             str(out / "spending.toml"), "--lorenz", str(out / "lorenz.png"), "--qq",
             str(out / "qq.png"), "--json"]
@@ -253,3 +253,6 @@ def test_cli_fit_json_and_files(tmp_path, capsys):
     assert tomllib.loads((out / "spending.toml").read_text())["spending"]["model"] == \
         res["best"]
     assert (out / "lorenz.png").stat().st_size > 0 and (out / "qq.png").stat().st_size > 0
+    # simsav does not create directories: said before any work is done
+    assert main(["fit", COMMERCIAL, "--write", str(tmp_path / "no" / "s.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

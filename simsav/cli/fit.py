@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from simsav.cli.common import InputError, print_json, save_png
+from simsav.cli.whatif import check_output
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
@@ -52,6 +53,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     if args.cap is not None and not (math.isfinite(args.cap) and args.cap > 0):
         raise InputError(f"--cap: must be a positive amount, got {args.cap}")
+    for path, flag in ((args.write, "--write"), (args.lorenz, "--lorenz"), (args.qq, "--qq")):
+        check_output(path, flag)
     try:
         claims = read_claims(args.claims, column=args.column, exposure=args.exposure)
         fit = fit_claims(claims, cap=args.cap)

@@ -6,6 +6,7 @@ import argparse
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from simsav.cli.common import (
@@ -54,6 +55,18 @@ def _settings(items: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
+def check_output(path: str | None, flag: str) -> None:
+    """An output file's directory must exist (nothing is created on the way); fail early."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag}: {p} is a directory; give a file name")
+    if not p.parent.is_dir():
+        raise InputError(f"{flag}: {p.parent} does not exist (simsav does not create "
+                         "directories)")
+
+
 def _check_run_args(args: argparse.Namespace) -> None:
     if args.sims is not None and args.sims < 1:
         raise InputError(f"--sims: must be >= 1, got {args.sims}")
@@ -89,6 +102,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     scn = load_scenario_arg(args.scenario)
     _check_run_args(args)
+    for path, flag in ((args.out, "--out"), (args.csv, "--csv"), (args.plot, "--plot")):
+        check_output(path, flag)
     grid = _settings(args.set)
     compile_notice()
     n_draw = 1
@@ -135,7 +150,7 @@ def _write_sweep(args: argparse.Namespace, sw: Any) -> None:
     if args.out:
         save_dataset(sw, args.out)
     if args.csv:
-        tidy = sw.drop_dims("quantile").to_dataframe()
+        tidy = sw.drop_dims([d for d in ("quantile",) if d in sw.dims]).to_dataframe()
         atomic_write(args.csv, lambda p: tidy.to_csv(p))
     if args.plot:
         from simsav.plotting import plot_sweep, plot_sweep_heatmap
@@ -217,6 +232,7 @@ def _cmd_tornado(args: argparse.Namespace) -> int:
 
     scn = load_scenario_arg(args.scenario)
     _check_run_args(args)
+    check_output(args.plot, "--plot")
     ranges = _pairs(args.range, "--range")
     compile_notice()
     n = scn.sims if args.sims is None else args.sims
@@ -256,6 +272,7 @@ def _cmd_sobol(args: argparse.Namespace) -> int:
 
     scn = load_scenario_arg(args.scenario)
     _check_run_args(args)
+    check_output(args.plot, "--plot")
     inputs: dict[str, str] = {}
     for text in args.input:
         key, sep, dist = text.partition("=")
