@@ -19,7 +19,7 @@ from simsav.spending.lognormal_mixture import MEDICARE_FFS_MIXTURE, LognormalMix
 from simsav.spending.mle import Sample, fit_model
 from simsav.spending.registry import MODEL_NAMES
 
-COMMERCIAL = "scenarios/data/commercial-claims-7500.csv"
+COMMERCIAL = "scenarios/claims/commercial-claims-7500.csv"
 
 
 def _write(tmp_path, text, name="claims.csv"):

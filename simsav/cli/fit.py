@@ -13,7 +13,7 @@ from simsav.cli.whatif import check_output
 
 #: One example per command, shown in its ``--help``.
 EXAMPLES = {
-    "fit": "simsav fit scenarios/data/commercial-claims-7500.csv --column paid "
+    "fit": "simsav fit scenarios/claims/commercial-claims-7500.csv --column paid "
            "--exposure member_months --write spending.toml --lorenz lorenz.png --qq qq.png",
 }
 

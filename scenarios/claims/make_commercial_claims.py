@@ -14,7 +14,7 @@ Member months are synthetic: 88% of members are enrolled all year, the others fo
 months / 12 (rounded to the cent), as if spending accrued evenly. Nothing in MEPS is
 used for the months.
 
-Run: ``python scenarios/data/make_commercial_claims.py /path/to/shared/data/meps``
+Run: ``python scenarios/claims/make_commercial_claims.py /path/to/shared/data/meps``
 (seed 2026; the output is deterministic).
 """
 
