@@ -54,7 +54,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "finance_summary": ("simsav.results.finances", "finance_summary"),
     "open_dataset": ("simsav.results.files", "open_dataset"),
     "save_dataset": ("simsav.results.files", "save_dataset"),
-    "sweep_sizes": ("simsav.analysis.compare", "sweep_sizes"),
+    "sweep_sizes": ("simsav.analysis.sweep", "sweep_sizes"),
+    "sweep": ("simsav.analysis.sweep", "sweep"),
+    "tornado": ("simsav.analysis.sensitivity", "tornado"),
+    "sobol": ("simsav.analysis.sensitivity", "sobol"),
+    "solve": ("simsav.analysis.solve", "solve"),
+    "fit_claims": ("simsav.analysis.claims", "fit_claims"),
+    "read_claims": ("simsav.io.claims", "read_claims"),
     "compare_attribution": ("simsav.analysis.compare", "compare_attribution"),
     "compare_distribution_rules": ("simsav.analysis.compare", "compare_distribution_rules"),
     "msr_curve": ("simsav.analysis.msr_sizing", "msr_curve"),
@@ -69,6 +75,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "plot_probabilities_by_size": ("simsav.plotting", "plot_probabilities_by_size"),
     "plot_waterfall": ("simsav.plotting", "plot_waterfall"),
     "plot_fan_chart": ("simsav.plotting", "plot_fan_chart"),
+    "plot_sweep": ("simsav.plotting", "plot_sweep"),
+    "plot_sweep_heatmap": ("simsav.plotting", "plot_sweep_heatmap"),
+    "plot_tornado": ("simsav.plotting", "plot_tornado"),
+    "plot_sobol": ("simsav.plotting", "plot_sobol"),
+    "plot_lorenz": ("simsav.plotting", "plot_lorenz"),
+    "plot_tail_qq": ("simsav.plotting", "plot_tail_qq"),
 }
 
 __all__ = [
@@ -88,6 +100,7 @@ __all__ = [
     "compare_attribution",
     "compare_distribution_rules",
     "finance_summary",
+    "fit_claims",
     "get_preset",
     "load_puf",
     "load_scenario",
@@ -95,23 +108,34 @@ __all__ = [
     "open_dataset",
     "parse_scenario",
     "plot_fan_chart",
+    "plot_lorenz",
     "plot_msr_curve",
     "plot_payout_distribution",
     "plot_probabilities_by_size",
+    "plot_sobol",
+    "plot_sweep",
+    "plot_sweep_heatmap",
+    "plot_tail_qq",
+    "plot_tornado",
     "plot_waterfall",
     "preset_names",
     "presets",
     "program_check",
     "puf_moments",
+    "read_claims",
     "replicate_puf",
     "save_dataset",
     "settle",
     "settle_one",
     "simulate",
     "simulate_program",
+    "sobol",
+    "solve",
     "summarize",
     "summary_table",
+    "sweep",
     "sweep_sizes",
+    "tornado",
 ]
 
 
@@ -132,24 +156,31 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from simsav.analysis.calibrate import calibrate_puf
-    from simsav.analysis.compare import (
-        compare_attribution,
-        compare_distribution_rules,
-        sweep_sizes,
-    )
+    from simsav.analysis.claims import fit_claims
+    from simsav.analysis.compare import compare_attribution, compare_distribution_rules
     from simsav.analysis.moments import puf_moments
     from simsav.analysis.msr_sizing import msr_curve
     from simsav.analysis.program_check import program_check
     from simsav.analysis.replicate import replicate_puf
+    from simsav.analysis.sensitivity import sobol, tornado
+    from simsav.analysis.solve import solve
+    from simsav.analysis.sweep import sweep, sweep_sizes
     from simsav.contracts import PRESETS, Contract, ContractError, get_preset, preset_names
     from simsav.contracts import PRESETS as presets
     from simsav.contracts.msr import cms_msr
+    from simsav.io.claims import read_claims
     from simsav.io.puf import load_puf
     from simsav.plotting import (
         plot_fan_chart,
+        plot_lorenz,
         plot_msr_curve,
         plot_payout_distribution,
         plot_probabilities_by_size,
+        plot_sobol,
+        plot_sweep,
+        plot_sweep_heatmap,
+        plot_tail_qq,
+        plot_tornado,
         plot_waterfall,
     )
     from simsav.program.simulate import simulate_program

@@ -57,6 +57,7 @@ from simsav.contracts import PRESETS, Contract, get_preset
 from simsav.draw.agreement import AgreementSpec
 from simsav.draw.attribution import AttributionSpec
 from simsav.draw.panel import PersistenceSpec
+from simsav.io.claims import resolve_sample_path
 from simsav.rng import MAX_SIMS
 from simsav.settlement.finances import FinancesSpec
 from simsav.settlement.policy import POLICIES, DistributionPolicy
@@ -531,7 +532,8 @@ def load_scenario(path: str | Path | Mapping[str, Any]) -> Scenario:
         return parse_scenario(path)
     if not isinstance(path, str | Path):
         raise TypeError(f"path: must be a file path or a mapping, got {type(path).__name__}")
-    return parse_scenario(read_toml(path), source=str(path))
+    data = resolve_sample_path(read_toml(path), Path(path).resolve().parent)
+    return parse_scenario(data, source=str(path))
 
 
 def validate_scenario_file(path: str | Path) -> list[tuple[str, str]]:

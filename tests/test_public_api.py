@@ -11,6 +11,9 @@ EXPECTED = {
     "msr_curve", "plot_msr_curve", "calibrate_puf", "program_check", "puf_moments",
     "sweep_sizes", "compare_attribution", "compare_distribution_rules", "finance_summary",
     "plot_fan_chart", "plot_probabilities_by_size", "plot_waterfall", "simulate_program",
+    # what-if tools (issue 15)
+    "sweep", "tornado", "sobol", "solve", "fit_claims", "read_claims", "plot_sweep",
+    "plot_sweep_heatmap", "plot_tornado", "plot_sobol", "plot_lorenz", "plot_tail_qq",
 }
 
 

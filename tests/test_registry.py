@@ -80,6 +80,8 @@ def _valid_value(field: str) -> object:
     args = typing.get_args(f.annotation)
     if args:
         return args[0]
+    if f.annotation is str:  # a file or column name (the empirical model's claims file)
+        return "claims.csv"
     for v in (0.5, 1.0, 2.0, 3.0):
         if ((f.gt is None or v > f.gt) and (f.ge is None or v >= f.ge)
                 and (f.lt is None or v < f.lt) and (f.le is None or v <= f.le)):

@@ -1,4 +1,8 @@
-"""Comparisons on the same population: sizes, attribution rules, distribution rules."""
+"""Comparisons on the same population: attribution rules, distribution rules.
+
+:func:`sweep_sizes` lives in :mod:`simsav.analysis.sweep` (a sweep over
+``population.beneficiaries``); it is re-exported here for code that imports it from here.
+"""
 
 from __future__ import annotations
 
@@ -9,51 +13,15 @@ import pandas as pd
 import xarray as xr
 
 from simsav.analysis.incentives import compare_rules
+from simsav.analysis.sweep import sweep_sizes
 from simsav.draw.attribution import AttributionSpec
 from simsav.results.summary import summarize
 from simsav.rng import SeedLike
-from simsav.scenario import Population, Scenario
+from simsav.scenario import Scenario
 from simsav.settlement.distribution import ProviderPanels
 from simsav.simulation import simulate
 
 __all__ = ["compare_attribution", "compare_distribution_rules", "sweep_sizes"]
-
-
-def sweep_sizes(
-    scenario: Scenario,
-    sizes: list[int],
-    *,
-    n_sims: int | None = None,
-    seed: SeedLike = None,
-    n_threads: int | None = None,
-) -> xr.Dataset:
-    """Summaries of a scenario over population sizes (dim ``size``).
-
-    The scenario is re-run at each size with the same seed; strata keep their shares.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    sizes : list of int
-        Assigned beneficiaries (each >= 1).
-    n_sims, seed, n_threads :
-        As for :func:`simulate`.
-
-    Returns
-    -------
-    xarray.Dataset
-        :func:`simsav.summarize` output stacked along ``size``.
-    """
-    if not sizes or any(int(n) < 1 for n in sizes):
-        raise ValueError("sizes: need at least one size, each >= 1")
-    parts = []
-    for n in sizes:
-        scn = scenario.model_copy(update={"population": Population(beneficiaries=int(n))})
-        parts.append(summarize(simulate(scn, n_sims=n_sims, seed=seed, n_threads=n_threads)))
-    out = xr.concat(parts, dim=xr.DataArray(np.asarray(sizes, dtype=np.int64), dims="size",
-                                             name="size"), combine_attrs="override")
-    out["size"].attrs = {"units": "1", "long_name": "assigned beneficiaries"}
-    return out
 
 
 def compare_attribution(

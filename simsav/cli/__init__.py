@@ -4,9 +4,9 @@ Exit codes: 0 on success, 2 on bad input (the message goes to stderr).
 
 One module per group of commands (:mod:`~simsav.cli.run`, :mod:`~simsav.cli.settle`,
 :mod:`~simsav.cli.msr`, :mod:`~simsav.cli.puf`, :mod:`~simsav.cli.report`,
-:mod:`~simsav.cli.plot`, :mod:`~simsav.cli.init`, :mod:`~simsav.cli.program`); each command
-imports what it needs when it runs, so ``simsav --help`` loads no numerics and
-``simsav settle`` only the rules.
+:mod:`~simsav.cli.plot`, :mod:`~simsav.cli.init`, :mod:`~simsav.cli.program`,
+:mod:`~simsav.cli.whatif`, :mod:`~simsav.cli.fit`); each command imports what it needs when
+it runs, so ``simsav --help`` loads no numerics and ``simsav settle`` only the rules.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simsav import __version__
-from simsav.cli import init, msr, plot, program, puf, reach, report, run, settle
+from simsav.cli import fit, init, msr, plot, program, puf, reach, report, run, settle, whatif
 from simsav.cli.common import InputError
 
 __all__ = ["main"]
 
-_MODULES = (run, msr, puf, reach, settle, report, plot, init, program)
+_MODULES = (run, msr, puf, reach, settle, report, plot, init, program, whatif, fit)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 

@@ -1,8 +1,12 @@
 """``empirical``: resampling with replacement from a finite sample.
 
 A spec resamples the bundled DE-SynPUF sample (:func:`simsav.io.desynpuf.desynpuf_spending`,
-``sample_year`` and ``sample_subset``), rescaled to ``mean``. Kernel form: one
-``EMPIRICAL`` primitive over the support points.
+``sample_year`` and ``sample_subset``), or the user's own claims file (``sample``, a CSV
+path, relative to the scenario file in a scenario; ``sample_column`` and
+``sample_exposure`` name its amount and member-months columns,
+:func:`simsav.io.claims.read_claims`), rescaled to ``mean``. Partial-year members are
+annualized and weigh their member months. Kernel form: one ``EMPIRICAL`` primitive over
+the support points.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from simsav.io.claims import ClaimsError, cached_claims
 from simsav.io.desynpuf import DESYNPUF_SOURCE, desynpuf_spending
 from simsav.kernels.primitives import EMPIRICAL
 from simsav.spending.base import (
@@ -171,9 +176,34 @@ SAMPLE_YEAR_FIELD = ShapeField(Literal[2008, 2009, 2010], "DE-SynPUF year (defau
 SAMPLE_SUBSET_FIELD = ShapeField(
     Literal["ffs-full-year", "all"], 'Which beneficiaries (default "ffs-full-year").'
 )
+SAMPLE_FIELD = ShapeField(
+    str, "A claims file (CSV, one row per member) to resample instead of DE-SynPUF; in a "
+    "scenario, relative to the scenario file."
+)
+SAMPLE_COLUMN_FIELD = ShapeField(str, 'Its column of annual amounts paid (default "paid").')
+SAMPLE_EXPOSURE_FIELD = ShapeField(
+    str, "Its column of member months, in (0, 12] (default: every member full-year)."
+)
+
+
+def _from_claims(mean: float, shape: Mapping[str, Any]) -> Empirical:
+    if "sample_year" in shape or "sample_subset" in shape:
+        raise ValueError("give sample (a claims file) or sample_year/sample_subset (the "
+                         "bundled DE-SynPUF), not both")
+    try:
+        claims = cached_claims(shape["sample"], column=shape.get("sample_column", "paid"),
+                               exposure=shape.get("sample_exposure"))
+        support = claims.support()
+    except ClaimsError as err:
+        raise ValueError(f"sample: {err}") from None
+    return Empirical.from_sample(support, mean=mean, source=claims.describe())
 
 
 def _build(mean: float, shape: Mapping[str, Any]) -> Empirical:
+    if "sample" in shape:
+        return _from_claims(mean, shape)
+    if "sample_column" in shape or "sample_exposure" in shape:
+        raise ValueError("sample_column and sample_exposure need sample (a claims file)")
     year = shape.get("sample_year", 2008)
     subset = shape.get("sample_subset", "ffs-full-year")
     return Empirical.from_sample(
@@ -187,6 +217,8 @@ ENTRY = ModelEntry(
     name="empirical",
     model=Empirical,
     build=_build,
-    summary="resampling the bundled DE-SynPUF sample, rescaled to the mean",
-    fields={"sample_year": SAMPLE_YEAR_FIELD, "sample_subset": SAMPLE_SUBSET_FIELD},
+    summary="resampling the bundled DE-SynPUF sample or a claims file, rescaled to the mean",
+    fields={"sample_year": SAMPLE_YEAR_FIELD, "sample_subset": SAMPLE_SUBSET_FIELD,
+            "sample": SAMPLE_FIELD, "sample_column": SAMPLE_COLUMN_FIELD,
+            "sample_exposure": SAMPLE_EXPOSURE_FIELD},
 )
