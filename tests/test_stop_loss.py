@@ -107,3 +107,19 @@ def test_stop_loss_needs_per_beneficiary_draws_and_the_drawn_attachment():
         specific_stop_loss={"attachment": 50_000.0, "premium_pbpm": 3.0}), name="same")
     np.testing.assert_allclose(again["aco_net"].sel(design="same"),
                                ds["aco_net"].sel(design="with stop-loss"))
+
+
+def test_recovery_with_provider_panels_is_scaled_once():
+    # with provider panels the excess above the attachment is scaled by trend and true
+    # savings once, as each panel's spending is (not once per path through the draw)
+    data = _scenario(25_000.0, 2_000)
+    data["providers"] = {"count": 5, "savings_sd": 0.0, "quality_sd": 0.0}
+    ds = ss.simulate(ss.load_scenario(data), n_sims=1_500)
+    rec = ds["stop_loss_recovery"].sel(design="with stop-loss").values[:, 0] / 2_000
+    want = gamma_excess(10_000.0, 2.0, 25_000.0)
+    se = rec.std(ddof=1) / np.sqrt(1_500)
+    assert abs(rec.mean() - want) < 4 * se, (rec.mean(), want, se)
+    data["aco"] = {"true_savings": 0.1}
+    ds = ss.simulate(ss.load_scenario(data), n_sims=1_500)
+    rec10 = ds["stop_loss_recovery"].sel(design="with stop-loss").values[:, 0] / 2_000
+    assert rec10.mean() == pytest.approx(0.9 * rec.mean(), rel=1e-9)  # (1 - 0.1), once

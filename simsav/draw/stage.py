@@ -149,6 +149,20 @@ def _one_year_sums(scenario: Scenario, pairs: list[tuple[Any, int]], root: Any,
     return group_sums(pairs, n, **kw)[:, None, :], {}
 
 
+def _benchmark(scenario: Scenario, pairs: list[tuple[Any, int]], actual: F64, paths: Any,
+               normals: Callable[[int, str], F64]) -> F64:
+    """Each agreement year's benchmark per capita before risk and benchmark error."""
+    ag = scenario.agreement
+    mu_t = benchmark_per_capita(pairs, scenario.attribution)
+    if paths is not None:
+        return build_blend_benchmarks(ag, actual, mu_t, paths)
+    total = ag.base_years + ag.years
+    trend_err = np.zeros((actual.shape[0], total))
+    if ag.trend_error_sd > 0 and ag.benchmark != "expected":
+        trend_err = ag.trend_error_sd * normals(total, "trend_error")
+    return build_benchmarks(ag, actual, mu_t, trend_err)
+
+
 def draw_blocks(
     scenario: Scenario,
     root: np.random.SeedSequence,
@@ -207,7 +221,8 @@ def draw_blocks(
         tau = tau + ts_sd * normals(1, "true_savings")[:, 0]
     actual = sums.sum(axis=2) / n_total * growth
     actual[:, b:] *= (1.0 - tau)[:, None]
-    if excess is not None:  # scaled as the spending is: trend, true savings, risk
+    if excess is not None and scenario.providers is None:
+        # scaled as the spending is: trend, true savings (and risk, below)
         excess = excess * growth[:, :, None, None]
         excess[:, b:] *= (1.0 - tau)[:, None, None, None]
     out: dict[str, F64] = {}
@@ -235,14 +250,7 @@ def draw_blocks(
         if excess is not None:
             excess[:, b:] *= risk[:, :, None, None]
     credited = risk if ag.risk_cap is None else np.minimum(risk, 1.0 + ag.risk_cap)
-    mu_t = benchmark_per_capita(pairs, scenario.attribution)
-    if paths is not None:
-        bench = build_blend_benchmarks(ag, actual, mu_t, paths) * credited
-    else:
-        trend_err = np.zeros((n, total))
-        if ag.trend_error_sd > 0 and ag.benchmark != "expected":
-            trend_err = ag.trend_error_sd * normals(total, "trend_error")
-        bench = build_benchmarks(ag, actual, mu_t, trend_err) * credited
+    bench = _benchmark(scenario, pairs, actual, paths, normals) * credited
     be_sd = aco.benchmark_error_sd_at(n_total)
     if be_sd > 0:
         bench = bench * np.maximum(1.0 + be_sd * normals(years, "benchmark_error"), 1e-6)
