@@ -320,9 +320,12 @@ def test_streaming_summary_equals_the_full_run_where_exact():
     assert streamed.attrs["quantiles_from_sims"] == 500
 
 
-def test_unreachable_dask_scheduler_fails_fast(capsys):
+def test_unreachable_dask_scheduler_fails_fast(capsys, monkeypatch):
+    import simsav.distributed
+
+    monkeypatch.setattr(simsav.distributed, "CONNECT_TIMEOUT", 1.0)
     assert main(["run", str(RURAL), "--sims", "50", "--dask", "tcp://127.0.0.1:9"]) == 2
-    assert "--dask: cannot reach a dask scheduler" in capsys.readouterr().err
+    assert "--dask: cannot reach a dask scheduler" in capsys.readouterr().err  # in 1 s
 
 
 # ------------------------------------------------------------------------------ fuzzing
