@@ -68,6 +68,15 @@ def _group_totals(ds: xr.Dataset, idx: np.ndarray, p: int) -> dict[str, np.ndarr
             "program_cost": cost, "net_savings": gross - cost}
 
 
+def _labels(ds: xr.Dataset, coord: str) -> np.ndarray:
+    """Group labels of a coordinate; an ACO on a named preset has no track: say its preset."""
+    labels = ds[coord].values.astype(str)
+    if coord == "track" and "contract" in ds.coords:
+        named = ds["contract"].values.astype(str)
+        labels = np.where(labels == "", named, labels)
+    return labels
+
+
 def program_summary(ds: xr.Dataset, *, interval: float = 0.9,
                     by: tuple[str, ...] = ("track", "size_band")) -> pd.DataFrame:
     """Program totals with intervals: all ACOs, and by each coordinate in ``by``.
@@ -98,7 +107,7 @@ def program_summary(ds: xr.Dataset, *, interval: float = 0.9,
             rows.append({"policy": str(pol), "by": "all", "group": "all",
                          "acos": ds.sizes["aco"], "metric": metric, **_row(x, q)})
         for coord in by:
-            labels = ds[coord].values.astype(str)
+            labels = _labels(ds, coord)
             for g in sorted(set(labels)):
                 idx = np.flatnonzero(labels == g)
                 totals = _group_totals(ds, idx, p)
