@@ -55,13 +55,14 @@ def _print_program(ds: Any, interval: float) -> None:
     for by in ("track", "size_band"):
         sub = s[(s["policy"] == "baseline") & (s["by"] == by)]
         groups = [g for g in order.get(by, sorted(set(sub["group"]))) if g in set(sub["group"])]
-        print(f"\n  {'by ' + by.replace('_', ' '):<14}{'ACOs':>5}   {'earning':<20}"
+        w = max([14, *(len(g) + 2 for g in groups)])
+        print(f"\n  {'by ' + by.replace('_', ' '):<{w}}{'ACOs':>5}   {'earning':<20}"
               f"{'shared savings earned':<28}net savings to the payer")
         for g in groups:
             m = sub[sub["group"] == g].set_index("metric")
             cells = [_brief("acos", m.loc["acos_earning"]), _brief("usd", m.loc["total_earned"]),
                      _brief("usd", m.loc["net_savings"])]
-            print(f"  {g:<14}{int(m['acos'].iloc[0]):>5}   {cells[0]:<20}{cells[1]:<28}"
+            print(f"  {g:<{w}}{int(m['acos'].iloc[0]):>5}   {cells[0]:<20}{cells[1]:<28}"
                   f"{cells[2]}")
     costs = policy_costs(ds, interval=interval)
     if len(costs) > 1:
