@@ -78,7 +78,7 @@ def _child(conn: Any, name: str, args: tuple[Any, ...]) -> None:
     The worker (simsav's simulator, xarray, matplotlib) is imported here, in the child
     (already loaded by the fork server): the app's server itself never loads it.
     """
-    from simsav.app import worker
+    import simsav.app.worker as worker
 
     def send(*msg: Any) -> None:
         conn.send(msg)

@@ -11,6 +11,7 @@ In a notebook the same pages are Panel layouts: ``ComparePage().panel`` and so o
 from __future__ import annotations
 
 import signal
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from simsav.app.msr import MSRPage
 from simsav.app.settle import SettlePage
 from simsav.app.widgets import CSS, html
 
-__all__ = ["PAGES", "page", "serve"]
+__all__ = ["PAGES", "free_port", "page", "serve"]
 
 #: Route → (title, what the page does).
 PAGES: dict[str, tuple[str, str]] = {
@@ -69,6 +70,13 @@ def _pages(scenario: Mapping[str, Any] | None) -> dict[str, Callable[[], Any]]:
     return {r: (lambda r=r: page(r, scenario)) for r in PAGES}
 
 
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port free on ``address`` now."""
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])
+
+
 def serve(scenario: Mapping[str, Any] | None = None, *, port: int = 5006,
           address: str = "127.0.0.1", show: bool = False,
           on_ready: Callable[[str], None] | None = None) -> None:
@@ -88,10 +96,14 @@ def serve(scenario: Mapping[str, Any] | None = None, *, port: int = 5006,
         Called with the app's URL once the server listens.
     """
     jobs.start_workers()
+    if port == 0:
+        port = free_port(address)
+    local = address in ("127.0.0.1", "localhost", "::1")
+    origins = [f"{h}:{port}" for h in ("127.0.0.1", "localhost")] if local else "*"
     server = pn.serve(
         _pages(scenario), port=port, address=address, show=False, start=False,
         title={r: f"simsav — {t}" for r, (t, _) in PAGES.items()},
-        websocket_origin=[f"{address}:{port}", f"localhost:{port}"] if port else "*",
+        websocket_origin=origins,
         extra_patterns=[(r"/", RedirectHandler, {"url": "/compare"})],
     )
     server.start()

@@ -140,7 +140,7 @@ def report(send: Send, netcdf: bytes, source: str) -> dict[str, bytes]:
     if find_spec("simsav.results.report") is None:  # as jobs.report_available()
         raise Refused("reports need simsav's report module (simsav report), which this "
                       "install does not have")
-    from simsav.results import report as rep  # optional: present once `simsav report` is
+    import simsav.results.report as rep  # optional: present once `simsav report` is
 
     with tempfile.TemporaryDirectory(prefix="simsav-app-") as tmp:
         path = Path(tmp) / "results.nc"
