@@ -53,10 +53,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "sims": ("Simulations", "Simulated ACO-years (1 to 10 million)."),
     "population.beneficiaries": ("Assigned beneficiaries",
                                  "1 to 20 million; also sets the sliding-scale MSR."),
-    "aco.true_savings": ("True savings (fraction, 0.01 = 1%)",
-                         "Fraction of spending the ACO really saves (−0.5 to 0.5)."),
-    "aco.benchmark_error_sd": ("Benchmark error SD (fraction)",
-                               "ACO-level error in the benchmark, SD as a fraction of it."),
+    "aco.true_savings": ("True savings (fraction)",
+                         "Fraction of spending the ACO really saves, −0.5 to 0.5 "
+                         "(0.01 = 1%; negative: it overspends)."),
+    "aco.benchmark_error_sd": ("Benchmark error SD",
+                               "ACO-level error in the benchmark: its SD as a fraction of "
+                               "the benchmark (0.01 = 1%)."),
     "quality.score": ("Quality score (0–1)", "A fixed quality score."),
     "quality.mean": ("Quality mean (0–1)", "Mean of the beta-distributed score."),
     "quality.sd": ("Quality SD", "SD of the beta-distributed score (sd² < mean(1 − mean))."),
@@ -67,12 +69,13 @@ _TERMS_HELP = ("Contract terms that override the preset, one per line as in a sc
                    n for n in Contract.model_fields if n not in ("name", "description")))
 
 
-def preset_html(description: str) -> str:
+def preset_html(description: str, *, folded: bool = True) -> str:
     """A preset's description: its first sentence, the rest (with sources) folded."""
     first, sep, rest = description.partition(". ")
     if not sep:
         return f"<p>{esc(description)}</p>"
-    return (f"<details><summary>{esc(first)}.</summary><p>{esc(rest)}</p></details>")
+    return (f"<details{'' if folded else ' open'}><summary>{esc(first)}.</summary>"
+            f"<p>{esc(rest)}</p></details>")
 
 
 class _DesignBox:
@@ -146,7 +149,7 @@ class ComparePage:
         for key in ("aco.true_savings", "aco.benchmark_error_sd"):
             self.fields[key] = FieldBox(key, *_LABELS[key])
         self.fields["quality.distribution"] = FieldBox(
-            "quality.distribution", "Quality score", "A fixed score, or beta across sims.",
+            "quality.distribution", "Quality", "A fixed score, or beta across sims.",
             options=["fixed", "beta"])
         for key in ("quality.score", "quality.mean", "quality.sd"):
             self.fields[key] = FieldBox(key, *_LABELS[key])

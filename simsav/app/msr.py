@@ -8,6 +8,7 @@ page draws the curve against the normal approximation and CMS's table
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -68,7 +69,7 @@ class MSRPage:
         f = self.fields = {
             "sizes": FieldBox("sizes", "Assigned beneficiaries (sizes)",
                               "Population sizes, separated by commas or spaces.", width=400),
-            "alpha": FieldBox("alpha", "α: allowed chance of a payout by luck",
+            "alpha": FieldBox("alpha", "α (chance of a payout by luck)",
                               "In (0, 0.5); CMS's table was built for about 0.05 to 0.10."),
             "method": FieldBox("method", "Method",
                                "simulate: the 1−α quantile of simulated savings rates with "
@@ -223,7 +224,8 @@ class MSRPage:
             row += [pct(x["p_clear_cms_table"])] if simulated else []
             rows.append(row)
         self.table.object = table_html(cols, rows, css_class="plain msr")
+        spending = ", ".join(f"{k} = {v}" for k, v in json.loads(r["spending"]).items())
         self.note.object = (
-            f"<p>Spending {esc(r['spending'])}: mean after truncation "
+            f"<p>Spending: {esc(spending)}; mean after truncation "
             f"${r['mean_truncated']:,.0f}, CV after truncation {r['cv_truncated']:.3f}. "
             "The MLR is the symmetric one (minus the α quantile).</p>")

@@ -95,7 +95,6 @@ def serve(scenario: Mapping[str, Any] | None = None, *, port: int = 5006,
     on_ready : callable, optional
         Called with the app's URL once the server listens.
     """
-    jobs.start_workers()
     if port == 0:
         port = free_port(address)
     local = address in ("127.0.0.1", "localhost", "::1")
@@ -107,6 +106,9 @@ def serve(scenario: Mapping[str, Any] | None = None, *, port: int = 5006,
         extra_patterns=[(r"/", RedirectHandler, {"url": "/compare"})],
     )
     server.start()
+    # the fork server's imports and warm-up wait until the first page is served: on two
+    # cores they would slow it down; a Run before then simply waits for them
+    server.io_loop.call_later(2.0, jobs.start_workers)
     real_port = server.port
     url = f"http://{address}:{real_port}/compare"
     if on_ready is not None:

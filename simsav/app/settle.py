@@ -102,7 +102,7 @@ class SettlePage:
     def contract(self) -> tuple[Contract | None, list[str]]:
         """The preset with the overriding terms, or the messages saying why not."""
         c = get_preset(str(self.preset.value))
-        self.about.object = preset_html(c.description)
+        self.about.object = preset_html(c.description, folded=False)
         text = str(self.terms.value or "")
         try:
             terms = tomllib.loads(text)
@@ -177,7 +177,8 @@ class SettlePage:
                 num = value if isinstance(value, int | float) else float("nan")
                 rows.append(
                     f'<tr class="out" data-field="{esc(name)}" data-value="{num!r}">'
-                    f'<td>{esc(f.label.strip())}</td>'
+                    f'<td class="{"sub" if f.label.startswith(" ") else ""}">'
+                    f'{esc(f.label.strip())}</td>'
                     f'<td class="num">{esc(show_output(value, f.kind))}</td>'
                     f'<td>{esc(f.report_row or "")}</td><td>{esc(f.doc)}</td></tr>')
         head = ("<thead><tr><th>Output</th><th>Value</th><th>CMS report row</th>"

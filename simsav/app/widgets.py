@@ -25,6 +25,7 @@ CSS = """
 :host(.simsav-note) { color: #555; font-size: 0.85em; }
 :host(.simsav-note) p { margin: 0.2em 0; }
 .simsav-error { color: #b00020; }
+.simsav-note { color: #555; font-size: 0.85em; }
 details summary { cursor: pointer; }
 table.summary, table.plain { border-collapse: collapse; font-size: 0.9em; }
 table.summary th, table.summary td, table.plain th, table.plain td {
@@ -35,6 +36,7 @@ table.summary td .ci { display: block; color: #666; font-size: 0.8em; white-spac
 table.steps { border-collapse: collapse; font-size: 0.9em; width: 100%; }
 table.steps td, table.steps th { border-bottom: 1px solid #ddd; padding: 4px 8px;
   vertical-align: top; }
+table.steps td.sub { padding-left: 1.6em; }
 table.steps td.num { text-align: right; white-space: nowrap; font-weight: 600; }
 table.steps tr.rule td { background: #f3f6fa; font-size: 0.9em; }
 table.steps tr.rule td p { margin: 0.2em 0; }
