@@ -126,3 +126,28 @@ def test_simsav_app_command_refuses_bad_input() -> None:
     assert r.returncode == 2 and "--port" in r.stderr
     r = subprocess.run([*run, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "simsav app scenarios/rural-aco-5k.toml" in r.stdout
+
+
+def test_pages_work_outside_a_server_as_in_a_notebook() -> None:
+    """What a researcher does in Jupyter: build a page, type, read the messages."""
+    from simsav.app.compare import ComparePage
+    from simsav.app.msr import MSRPage
+    from simsav.app.settle import SettlePage
+
+    page = ComparePage()
+    page.fields["population.beneficiaries"].widget.value = "-3"
+    assert page.fields["population.beneficiaries"].message.pane.visible
+    assert "-3" in page.fields["population.beneficiaries"].message.pane.object
+    assert page.run.disabled and page.save.disabled
+    page.fields["population.beneficiaries"].widget.value = "3000"
+    assert not page.run.disabled
+    assert ss.parse_scenario(tomllib.loads(page._scenario_file().read())).population \
+        .beneficiaries == 3000
+    msr = MSRPage()
+    msr.fields["alpha"].widget.value = "0.5"
+    assert msr.run.disabled and "(0, 0.5)" in msr.fields["alpha"].message.pane.object
+    settle = SettlePage()
+    assert 'data-field="earned_savings" data-value="4410000.0"' in settle.steps.object
+    settle.terms.value = "msr = 0.3"
+    assert 'data-field="outcome" data-value="nan"' in settle.steps.object
+    assert ">corridor<" in settle.steps.object  # 4.2% savings do not clear a 30% MSR

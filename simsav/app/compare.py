@@ -82,21 +82,21 @@ class _DesignBox:
     """One design: name, preset (with its description and sources), overriding terms."""
 
     def __init__(self, row: DesignRow, on_change: Any, on_remove: Any):
-        self.name = pn.widgets.TextInput(name="Design name", value=row.name, width=180,
+        self.name = pn.widgets.TextInput(label="Design name", value=row.name, width=180,
                                          css_classes=["d-name"])
         options = [_NO_PRESET, *PRESETS]
         preset = row.preset or _NO_PRESET
         if preset not in options:
             options.append(preset)
-        self.preset = pn.widgets.Select(name="Preset", options=options, value=preset,
+        self.preset = pn.widgets.Select(label="Preset", options=options, value=preset,
                                         width=240, css_classes=["d-preset"])
         self.terms = pn.widgets.TextAreaInput(
-            name="Terms overriding the preset (TOML)", value=row.terms, height=70,
+            label="Terms overriding the preset (TOML)", value=row.terms, height=70,
             placeholder="msr = 0.02", description=_TERMS_HELP,
             sizing_mode="stretch_width", css_classes=["d-terms"])
         self.about = html("", css_classes=["simsav-note"], sizing_mode="stretch_width")
         self.message = MessageBox("design")
-        self.remove = pn.widgets.Button(name="Remove", width=80, button_type="light",
+        self.remove = pn.widgets.Button(label="Remove", width=80, color="default",
                                         css_classes=["d-remove"])
         self.remove.on_click(lambda _: on_remove(self))
         for w in (self.name, self.preset, self.terms):
@@ -159,11 +159,11 @@ class ComparePage:
                           "extra")}
         self.design_boxes: list[_DesignBox] = []
         self.design_column = pn.Column(sizing_mode="stretch_width", margin=0)
-        self.add_design = pn.widgets.Button(name="Add a design", button_type="light",
+        self.add_design = pn.widgets.Button(label="Add a design", color="default",
                                             css_classes=["add-design"])
         self.add_design.on_click(lambda _: self._add_design())
         self.extra = pn.widgets.TextAreaInput(
-            name="Other scenario tables (TOML, as in a scenario file)", height=110,
+            label="Other scenario tables (TOML, as in a scenario file)", height=110,
             sizing_mode="stretch_width", css_classes=["f-extra"],
             placeholder="[agreement]\nyears = 3",
             description="Anything else a scenario file may hold: [agreement], [providers], "
@@ -176,10 +176,10 @@ class ComparePage:
         self.upload.param.watch(self._load, "value")
         self.save = pn.widgets.FileDownload(
             callback=self._scenario_file, filename="scenario.toml",
-            label="Save scenario (TOML)", button_type="default", css_classes=["save-toml"])
-        self.run = pn.widgets.Button(name="Run", button_type="primary", width=110,
+            label="Save scenario (TOML)", color="default", css_classes=["save-toml"])
+        self.run = pn.widgets.Button(label="Run", color="primary", width=110,
                                      css_classes=["run"])
-        self.cancel = pn.widgets.Button(name="Cancel", button_type="warning", width=110,
+        self.cancel = pn.widgets.Button(label="Cancel", color="warning", width=110,
                                         disabled=True, css_classes=["cancel"])
         self.run.on_click(lambda _: self.start())
         self.cancel.on_click(lambda _: self.stop())
@@ -329,7 +329,7 @@ class ComparePage:
 
     # ------------------------------------------------------------------ the run
     def _build_results(self) -> None:
-        self.year = pn.widgets.Select(name="Show", options=[], width=200, visible=False,
+        self.year = pn.widgets.Select(label="Show", options=[], width=200, visible=False,
                                       css_classes=["year"])
         self.year.param.watch(lambda *_: self._show(), "value")
         self.headline = html("", css_classes=["headline"], sizing_mode="stretch_width")
@@ -340,7 +340,7 @@ class ComparePage:
         self.nc = pn.widgets.FileDownload(callback=self._netcdf_file, filename="results.nc",
                                           label="Results (netCDF)", disabled=True,
                                           css_classes=["save-nc"])
-        self.make_report = pn.widgets.Button(name="Make the report (xlsx, HTML)",
+        self.make_report = pn.widgets.Button(label="Make the report (xlsx, HTML)",
                                              disabled=True, css_classes=["make-report"])
         self.make_report.on_click(lambda _: self._start_report())
         self.xlsx = pn.widgets.FileDownload(callback=lambda: self._report_file("xlsx"),

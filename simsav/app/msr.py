@@ -85,9 +85,9 @@ class MSRPage:
         self.spending.fields["spending.model"].text = "medicare-ffs"
         self.spending.fields["spending.mean"].text = "11000"
         self.spending_message = MessageBox("spending")
-        self.run = pn.widgets.Button(name="Size the MSR", button_type="primary",
+        self.run = pn.widgets.Button(label="Size the MSR", color="primary",
                                      css_classes=["run-msr"])
-        self.cancel = pn.widgets.Button(name="Cancel", button_type="warning", disabled=True,
+        self.cancel = pn.widgets.Button(label="Cancel", color="warning", disabled=True,
                                         css_classes=["cancel-msr"])
         self.run.on_click(lambda _: self.start())
         self.cancel.on_click(lambda _: self.stop())

@@ -67,17 +67,17 @@ class SettlePage:
     """The settlement-calculator page (a Panel layout: :attr:`panel`)."""
 
     def __init__(self, preset: str = "mssp-track1-2012"):
-        self.preset = pn.widgets.Select(name="Preset", options=list(PRESETS), value=preset,
+        self.preset = pn.widgets.Select(label="Preset", options=list(PRESETS), value=preset,
                                         width=300, css_classes=["s-preset"])
         self.terms = pn.widgets.TextAreaInput(
-            name="Terms overriding the preset (TOML)", height=70, placeholder="msr = 0.02",
+            label="Terms overriding the preset (TOML)", height=70, placeholder="msr = 0.02",
             css_classes=["s-terms"], width=400)
         self.terms_message = MessageBox("terms")
         self.about = html("", css_classes=["simsav-note", "s-about"], width=520)
         self.fields = {k: FieldBox(k, label, help_) for k, label, help_, _ in _INPUTS}
         for k, _, _, text in _INPUTS:
             self.fields[k].text = text
-        self.low_revenue = pn.widgets.Checkbox(name="Low-revenue ACO (may share below the "
+        self.low_revenue = pn.widgets.Checkbox(label="Low-revenue ACO (may share below the "
                                                "MSR at the reduced rate)",
                                                css_classes=["s-low-revenue"])
         self.general = MessageBox("general")

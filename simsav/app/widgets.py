@@ -101,10 +101,10 @@ class FieldBox:
         cls = [f"f-{slug(key)}"]
         if options is None:
             self.widget: Any = pn.widgets.TextInput(
-                name=label, description=help or None, placeholder=placeholder, width=width,
+                label=label, description=help or None, placeholder=placeholder, width=width,
                 css_classes=cls)
         else:
-            self.widget = pn.widgets.Select(name=label, description=help or None,
+            self.widget = pn.widgets.Select(label=label, description=help or None,
                                             options=list(options), width=width,
                                             css_classes=cls)
         self.message = MessageBox(key, width=width)
@@ -191,8 +191,8 @@ class SpendingFields:
             box.visible = takes or bool(box.text.strip())
             req = " (required)" if e is not None and name in e.required else ""
             label = f"{name}{req}"
-            if box.widget.name != label:
-                box.widget.name = label
+            if box.widget.label != label:
+                box.widget.label = label
         text = "" if e is None else f"<p>{esc(e.summary)}.</p>"
         if self.summary.object != text:
             self.summary.object = text
