@@ -418,6 +418,12 @@ class ComparePage:
             self.status.object = ("<p class='cancelled'>Cancelled; nothing of that run was "
                                   "kept.</p>")
 
+    def close(self) -> None:
+        """The tab went away: stop its runs (nobody would read their results)."""
+        for job in (self.job, self.report_job):
+            if job is not None:
+                job.cancel()
+
     def _show_result(self) -> None:
         r = self.result
         assert r is not None

@@ -84,14 +84,18 @@ def _child(conn: Any, name: str, args: tuple[Any, ...]) -> None:
         conn.send(msg)
 
     try:
-        send("done", getattr(worker, name)(send, *args))
-    except worker.Refused as err:
-        send("error", str(err))
-    except MemoryError:
-        send("error", "the run needs more memory than this machine has; use fewer sims "
-                      "or designs")
-    except Exception as err:  # noqa: BLE001 - reported to the page, never a traceback
-        send("error", f"{type(err).__name__}: {err}")
+        try:
+            outcome: tuple[str, Any] = ("done", getattr(worker, name)(send, *args))
+        except worker.Refused as err:
+            outcome = ("error", str(err))
+        except MemoryError:
+            outcome = ("error", "the run needs more memory than this machine has; use fewer "
+                                "sims or designs")
+        except Exception as err:  # noqa: BLE001 - reported to the page, never a traceback
+            outcome = ("error", f"{type(err).__name__}: {err}")
+        send(*outcome)
+    except OSError:  # the page (or the server) went away: there is nobody left to tell
+        pass
     finally:
         conn.close()
 

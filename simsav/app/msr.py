@@ -187,6 +187,11 @@ class MSRPage:
             self._poll()
             self.status.object = "<p class='cancelled'>Cancelled.</p>"
 
+    def close(self) -> None:
+        """The tab went away: stop its computation."""
+        if self.job is not None:
+            self.job.cancel()
+
     def _poll(self) -> None:
         job = self.job
         if job is None or job.poll() == "running":

@@ -44,14 +44,19 @@ a.nav.here { color: white; border-bottom: 2px solid white; }
 
 def page(route: str, scenario: Mapping[str, Any] | None = None) -> Any:
     """A new session's page ``route`` in the app's template."""
+    view: Any
     if route == "compare":
-        body = ComparePage(scenario).panel
+        view = ComparePage(scenario)
     elif route == "msr":
-        body = MSRPage().panel
+        view = MSRPage()
     elif route == "settle":
-        body = SettlePage().panel
+        view = SettlePage()
     else:
         raise ValueError(f"no page {route!r}; one of {', '.join(PAGES)}")
+    body = view.panel
+    if hasattr(view, "close") and pn.state.curdoc is not None:
+        # a tab closed during a run: stop its process (its result would never be read)
+        pn.state.on_session_destroyed(lambda _ctx: view.close())
     title, _ = PAGES[route]
     nav = " ".join(
         f'<a href="/{r}" class="nav nav-{r}{" here" if r == route else ""}" title="{d}">{t}</a>'
@@ -104,6 +109,8 @@ def serve(scenario: Mapping[str, Any] | None = None, *, port: int = 5006,
         title={r: f"simsav — {t}" for r, (t, _) in PAGES.items()},
         websocket_origin=origins,
         extra_patterns=[(r"/", RedirectHandler, {"url": "/compare"})],
+        # a closed tab's session (and any run it left) ends within about 10 s
+        unused_session_lifetime=5_000, check_unused_sessions=2_000,
     )
     server.start()
     # the fork server's imports and warm-up wait until the first page is served: on two
