@@ -230,6 +230,17 @@ def test_saved_scenario_runs_on_the_command_line_with_the_same_numbers(app_url, 
     d.value.save_as(tmp_path / "results.nc")
     ds = ss.open_dataset(tmp_path / "results.nc")
     assert ds.sizes["sim"] == 200 and list(ds["design"].values)[1] == "BASIC E"
+    # the report, as simsav report writes it
+    p.page.locator(".make-report button").click()
+    p.page.get_by_text("The report is ready").wait_for(timeout=WAIT)
+    for kind in ("html", "xlsx"):
+        with p.page.expect_download() as d:
+            p.page.locator(f".save-{kind} button").click()
+        d.value.save_as(tmp_path / f"report.{kind}")
+    page = (tmp_path / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE") and "my-aco" in page
+    openpyxl = pytest.importorskip("openpyxl")
+    assert "Summary" in openpyxl.load_workbook(tmp_path / "report.xlsx").sheetnames
     p.close()
 
 

@@ -239,9 +239,9 @@ def test_import_simsav_is_light() -> None:
 #: optional or heavy libraries a few functions need. Anything else belongs at the top of
 #: its module, where the import graph can be read.
 #: The app's worker (the simulator, xarray, matplotlib) loads only in its child processes,
-#: never in the app's server; the report module is optional until ``simsav report`` lands.
+#: never in the app's server.
 LAZY_OK = ("simsav.kernels", "numba", "dask", "matplotlib", "openpyxl", "tqdm",
-           "simsav.distributed", "simsav.app.worker", "simsav.results.report")
+           "simsav.distributed", "simsav.app.worker")
 
 
 def _function_imports(path: Path) -> list[tuple[int, str]]:

@@ -47,6 +47,9 @@ DEFAULT_SCENARIO: dict[str, Any] = {
 
 _NO_PRESET = "(none: terms only)"
 
+_REPORT_NOTE = ("<p>The report is the one <code>simsav report</code> writes: the provenance, "
+                "every figure with its standard error, the charts.</p>")
+
 _LABELS: dict[str, tuple[str, str]] = {
     "name": ("Scenario name", "A label for the scenario and its files."),
     "seed": ("Seed", "The same seed gives the same numbers, here and in simsav run."),
@@ -349,10 +352,7 @@ class ComparePage:
         self.html = pn.widgets.FileDownload(callback=lambda: self._report_file("html"),
                                             filename="report.html", label="Report (HTML)",
                                             disabled=True, css_classes=["save-html"])
-        note = ("" if jobs.report_available() else
-                "<p>The xlsx and HTML reports come with simsav's report module "
-                "(<code>simsav report</code>), which this install does not have yet.</p>")
-        self.report_note = html(note, css_classes=["simsav-note", "report-note"])
+        self.report_note = html(_REPORT_NOTE, css_classes=["simsav-note", "report-note"])
         self.downloads = pn.Column(pn.Row(self.nc, self.make_report, self.xlsx, self.html),
                                    self.report_note, visible=False)
         self.footer = html("", css_classes=["simsav-note", "run-footer"],
@@ -438,7 +438,8 @@ class ComparePage:
         self.plot.visible = self.every_card.visible = self.downloads.visible = True
         self.nc.disabled = False
         self.nc.filename = f"{r['name']}-results.nc"
-        self.make_report.disabled = not jobs.report_available()
+        self.make_report.disabled = False
+        self.report_note.object = _REPORT_NOTE
         self.xlsx.disabled = self.html.disabled = True
         self._show()
 
@@ -469,7 +470,9 @@ class ComparePage:
         self.make_report.disabled = True
         self.report_note.object = "<p>Making the report…</p>"
         self.report_job = jobs.Job("report", self.result["netcdf"],
-                                   f"simsav app: {self.result['name']}").start()
+                                   f"{self.result['name']} (simsav app)").start()
+        self.xlsx.filename = f"{self.result['name']}-report.xlsx"
+        self.html.filename = f"{self.result['name']}-report.html"
         self._report_poller = pn.state.add_periodic_callback(self._poll_report, period=200)
 
     def _poll_report(self) -> None:
@@ -481,7 +484,9 @@ class ComparePage:
             self.report_files = job.result
             self.xlsx.disabled = "xlsx" not in job.result
             self.html.disabled = "html" not in job.result
-            self.report_note.object = "<p>The report is ready.</p>"
+            self.report_note.object = "<p>The report is ready." + (
+                "" if "xlsx" in job.result else " The workbook needs openpyxl "
+                '(pip install "simsav[excel]"); here is the HTML page.') + "</p>"
         else:
             self.report_note.object = f"<p class='simsav-error'>No report: {esc(job.error)}</p>"
         self.make_report.disabled = False

@@ -18,22 +18,14 @@ import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable
-from importlib.util import find_spec
 from multiprocessing import forkserver
 from typing import Any
 
-__all__ = ["REPORT_MODULE", "WORKER_FUNCTIONS", "Job", "report_available", "start_workers"]
+__all__ = ["WORKER_FUNCTIONS", "Job", "start_workers"]
 
 #: The functions of :mod:`simsav.app.worker` a job may run.
 WORKER_FUNCTIONS = ("compare", "msr", "report", "ping")
 
-#: The module that writes the xlsx and HTML reports (``simsav report``).
-REPORT_MODULE = "simsav.results.report"
-
-
-def report_available() -> bool:
-    """Whether this install has the report module (the report download needs it)."""
-    return find_spec(REPORT_MODULE) is not None
 
 _CTX: Any = None
 _LOCK = threading.Lock()

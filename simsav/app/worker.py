@@ -24,8 +24,9 @@ from typing import Any
 from matplotlib.figure import Figure  # no pyplot: figures drawn off-screen, never kept
 
 import simsav as ss
-import simsav.plotting as plotting
+from simsav.plotting import report_figures
 from simsav.results.files import open_dataset, save_dataset
+from simsav.results.report import write_report
 from simsav.scenario import ScenarioError, parse_scenario
 from simsav.simulation import ResourceError
 
@@ -128,25 +129,15 @@ def msr(send: Send, sizes: list[int], spending: dict[str, Any], options: dict[st
 
 
 def report(send: Send, netcdf: bytes, source: str) -> dict[str, bytes]:
-    """Write the run's report (xlsx and self-contained HTML) with the report module.
+    """The run's report, as ``simsav report`` writes it: ``{"xlsx": ..., "html": ...}``.
 
-    Returns ``{"xlsx": bytes, "html": bytes}``.
-
-    Raises
-    ------
-    Refused
-        Where this install has no report module.
+    The workbook needs openpyxl (``pip install "simsav[excel]"``); without it the HTML
+    page alone is written.
     """
-    if find_spec("simsav.results.report") is None:  # as jobs.report_available()
-        raise Refused("reports need simsav's report module (simsav report), which this "
-                      "install does not have")
-    import simsav.results.report as rep  # optional: present once `simsav report` is
-
     with tempfile.TemporaryDirectory(prefix="simsav-app-") as tmp:
         path = Path(tmp) / "results.nc"
         path.write_bytes(netcdf)
         ds = open_dataset(path)
-        figures = getattr(plotting, "report_figures", None)
-        kw = {"figures": figures(ds)} if callable(figures) else {}
-        written = rep.write_report(ds, Path(tmp) / "report", source=source, **kw)
+        written = write_report(ds, Path(tmp) / "report", figures=report_figures(ds),
+                               xlsx=find_spec("openpyxl") is not None, source=source)
         return {k: Path(p).read_bytes() for k, p in written.items()}
