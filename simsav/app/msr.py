@@ -70,7 +70,8 @@ class MSRPage:
             "sizes": FieldBox("sizes", "Assigned beneficiaries (sizes)",
                               "Population sizes, separated by commas or spaces.", width=400),
             "alpha": FieldBox("alpha", "α (chance of a payout by luck)",
-                              "In (0, 0.5); CMS's table was built for about 0.05 to 0.10."),
+                              "In (0, 0.5); CMS's table was built for about 0.05 to 0.10.",
+                              width=230),
             "method": FieldBox("method", "Method",
                                "simulate: the 1−α quantile of simulated savings rates with "
                                "no true savings; normal: the normal approximation; "
