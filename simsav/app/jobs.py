@@ -10,6 +10,9 @@ Children are forked from a *fork server* started once (:func:`start_workers`) th
 already imported simsav and loaded the simulation kernels (:mod:`simsav.app.worker`), so
 a run starts in milliseconds instead of paying the imports and the kernels' loading each
 time. Where the platform has no fork server (Windows), children are spawned.
+
+As with any use of :mod:`multiprocessing`, a script (not a notebook) that runs the pages
+itself needs its work under ``if __name__ == "__main__":``: each child imports the script.
 """
 
 from __future__ import annotations
