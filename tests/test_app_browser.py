@@ -22,6 +22,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 import simsav as ss  # noqa: E402
 from simsav.app.server import free_port  # noqa: E402
+from simsav.settlement.rules import settle_steps  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or (
     "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
@@ -293,8 +294,12 @@ def test_settlement_page_shows_every_step_with_its_rule(app_url, browser) -> Non
     row.wait_for(timeout=WAIT)
     assert float(row.get_attribute("data-value")) == 4_410_000.0
     assert row.locator("td.num").inner_text() == "$4,410,000.00"
-    assert p.page.locator("tr.rule").count() == 5
-    assert "CFR604(d)" in p.page.locator('tr.rule[data-step="1"]').inner_text()
+    steps = settle_steps(ss.get_preset("mssp-track1-2012"), benchmark=12_000,
+                         expenditure=11_500, n_beneficiaries=20_000, quality=0.9)
+    assert p.page.locator("tr.rule").count() == len(steps)
+    for s in steps:  # each step's rule, with its citations, above its outputs
+        first = s["rule"].splitlines()[0].split("[", 1)[0].strip()
+        assert first in p.page.locator(f'tr.rule[data-step="{s["step"]}"]').inner_text()
     p.set("f-expenditure", "11750")  # inside the corridor (MSR 2.5%): nothing earned
     p.page.locator('tr.out[data-field="outcome"] td.num', has_text="corridor").wait_for(
         timeout=WAIT)

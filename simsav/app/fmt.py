@@ -132,15 +132,18 @@ def table_html(columns: Sequence[str], rows: Iterable[Sequence[str]], *,
 
 
 def rst_to_html(text: str) -> str:
-    """Docstring text as HTML: paragraphs, ````code```` and escaped otherwise.
+    """Docstring text as HTML: paragraphs, ````code```` and ``:mod:`name``` as code.
 
     Examples
     --------
     >>> rst_to_html("Savings clear the MSR when ``gross >= MSR × B``.")
     '<p>Savings clear the MSR when <code>gross &gt;= MSR × B</code>.</p>'
+    >>> rst_to_html("carried (:mod:`simsav.reconcile`)")
+    '<p>carried (<code>simsav.reconcile</code>)</p>'
     """
     paras = []
     for p in text.split("\n\n"):
+        p = re.sub(r":\w+:`~?([^`]+)`", r"``\1``", p)
         parts = re.split(r"``(.+?)``", esc(" ".join(p.split())))
         paras.append("".join(f"<code>{s}</code>" if i % 2 else s for i, s in enumerate(parts)))
     return "".join(f"<p>{p}</p>" for p in paras if p)

@@ -19,7 +19,7 @@ from simsav.app.fmt import esc, rst_to_html
 from simsav.app.form import parse_value
 from simsav.app.widgets import FieldBox, MessageBox, html
 from simsav.contracts import PRESETS, Contract, ContractError, get_preset
-from simsav.settlement.fields import applies, field
+from simsav.settlement.fields import applies_to, field
 from simsav.settlement.rules import settle_steps
 
 __all__ = ["SettlePage", "show_output"]
@@ -161,17 +161,14 @@ class SettlePage:
 
     def render(self, contract: Contract, steps: list[dict[str, Any]]) -> str:
         """The waterfall as an HTML table: a row per step's rule, a row per output."""
-        terms = dict(two_sided=contract.two_sided, withhold=contract.withhold > 0,
-                     quality_bonus=contract.quality_bonus is not None,
-                     forfeited_to=contract.forfeited_to)
         rows = []
         for s in steps:
             rows.append(f'<tr class="rule" data-step="{s["step"]}"><td colspan="4">'
                         f'{rst_to_html(s["rule"])}</td></tr>')
-            shown = [n for n in s["values"] if applies(field(n), **terms)]
+            shown = [n for n in s["values"] if applies_to(field(n), contract)]
             if not shown:
-                rows.append('<tr><td colspan="4" class="simsav-note">Does not apply to this '
-                            "contract (e.g. no shared losses in a one-sided contract).</td></tr>")
+                rows.append('<tr><td colspan="4" class="simsav-note">Nothing in this step '
+                            "applies to this contract.</td></tr>")
             for name in shown:
                 value, f = s["values"][name], field(name)
                 num = value if isinstance(value, int | float) else float("nan")

@@ -20,12 +20,18 @@ def _cmd_app(args: argparse.Namespace) -> int:
         import panel  # noqa: F401 - checked before anything else starts
     except ImportError:
         raise InputError('the app needs Panel: pip install "simsav[app]"') from None
+    from pathlib import Path
+
+    from simsav.io.claims import resolve_sample_path
     from simsav.scenario import ScenarioError, read_toml
 
     scenario = None
     if args.scenario is not None:
         try:
-            scenario = read_toml(args.scenario)  # problems are shown beside the fields
+            # problems are shown beside the fields; a claims file named relative to the
+            # scenario is found where `simsav run` finds it
+            scenario = resolve_sample_path(read_toml(args.scenario),
+                                           Path(args.scenario).resolve().parent)
         except FileNotFoundError:
             raise InputError(f"scenario file not found: {args.scenario}") from None
         except ScenarioError as e:

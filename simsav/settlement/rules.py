@@ -703,8 +703,8 @@ def settle_steps(contract: Contract, **inputs: Any) -> list[dict[str, Any]]:
     >>> from simsav.contracts import get_preset
     >>> steps = settle_steps(get_preset("mssp-track1-2012"), benchmark=12_000,
     ...                      expenditure=11_500, n_beneficiaries=20_000, quality=0.9)
-    >>> steps[0]["rule"].splitlines()[0]
-    'Step 1: gross savings against the discounted benchmark [V CFR604(d); rows G–I].'
+    >>> steps[1]["rule"].splitlines()[0]
+    'Step 2: MSR/MLR and the outcome [V CFR604(b), CFR605(b), CFR606(b); rows L–P].'
     >>> steps[1]["values"]["msr"], steps[2]["values"]["earned_savings"]
     (0.025, 4410000.0)
     """
