@@ -238,8 +238,10 @@ def test_import_simsav_is_light() -> None:
 #: What may be imported inside a function outside the CLI: numba (the kernels), the
 #: optional or heavy libraries a few functions need. Anything else belongs at the top of
 #: its module, where the import graph can be read.
+#: The app's worker (the simulator, xarray, matplotlib) loads only in its child processes,
+#: never in the app's server.
 LAZY_OK = ("simsav.kernels", "numba", "dask", "matplotlib", "openpyxl", "tqdm",
-           "simsav.distributed")
+           "simsav.distributed", "simsav.app.worker")
 
 
 def _function_imports(path: Path) -> list[tuple[int, str]]:

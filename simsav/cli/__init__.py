@@ -19,12 +19,25 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simsav import __version__
-from simsav.cli import fit, init, msr, plot, program, puf, reach, report, run, settle, whatif
+from simsav.cli import (
+    app,
+    fit,
+    init,
+    msr,
+    plot,
+    program,
+    puf,
+    reach,
+    report,
+    run,
+    settle,
+    whatif,
+)
 from simsav.cli.common import InputError
 
 __all__ = ["main"]
 
-_MODULES = (run, msr, puf, reach, settle, report, plot, init, program, whatif, fit)
+_MODULES = (run, msr, puf, reach, settle, report, plot, init, program, whatif, fit, app)
 EXAMPLES = {k: v for m in _MODULES for k, v in m.EXAMPLES.items()}
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "settle",
     "settle_arrays",
     "settle_one",
+    "settle_steps",
     "settle_trusted",
 ]
 
@@ -246,3 +247,41 @@ def settle_one(contract: Contract, **inputs: Any) -> dict[str, Any]:
     ('corridor', 0.0, 5000000.0)
     """
     return settle(contract, **inputs).to_dict()
+
+
+def settle_steps(contract: Contract, **inputs: Any) -> list[dict[str, Any]]:
+    """Settle one ACO-year step by step: each step's rule and the outputs it sets.
+
+    The same steps, in the same order, as :func:`settle` (arguments as for it); each
+    step's ``rule`` is its own documentation, with the regulation and the rows of CMS's
+    settlement report it follows. What the steps set, together, is :func:`settle_one`.
+
+    Returns
+    -------
+    list of dict
+        One per step: ``step`` (1-based), ``rule`` (text with its citations) and
+        ``values`` (output name → plain Python value, in :data:`FIELDS` order).
+
+    Examples
+    --------
+    >>> from simsav.contracts import get_preset
+    >>> steps = settle_steps(get_preset("mssp-track1-2012"), benchmark=12_000,
+    ...                      expenditure=11_500, n_beneficiaries=20_000, quality=0.9)
+    >>> steps[1]["rule"].splitlines()[0]
+    'Step 2: MSR/MLR and the outcome [V CFR604(b), CFR605(b), CFR606(b); rows L–P].'
+    >>> steps[1]["values"]["msr"], steps[2]["values"]["earned_savings"]
+    (0.025, 4410000.0)
+    """
+    whole = settle(contract, **inputs).to_dict()
+    x = _inputs(contract, check=True, **{**_DEFAULTS, **inputs})
+    s: dict[str, Any] = {}
+    out = []
+    for i, step in enumerate(_STEPS, start=1):
+        before = set(s)
+        step(contract, x, s)
+        new = set(s) - before
+        doc = " ".join((step.__doc__ or "").split("\n\n")[0].split())
+        rest = "\n\n".join(" ".join(p.split()) for p in (step.__doc__ or "").split("\n\n")[1:])
+        out.append({"step": i, "rule": doc + ("\n\n" + rest if rest else ""),
+                    "values": {f.name: whole[f.name] for f in FIELDS if f.name in new}})
+    return out
