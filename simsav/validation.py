@@ -162,10 +162,11 @@ def _fmt_num(x: float) -> str:
 
 def _range(m: dict[str, Any]) -> str | None:
     """``[0, 1]``, ``> 0`` and the like from a numeric schema node."""
-    lo = m.get("minimum", m.get("exclusiveMinimum"))
-    hi = m.get("maximum", m.get("exclusiveMaximum"))
-    lo_b = "(" if "exclusiveMinimum" in m else "["
-    hi_b = ")" if "exclusiveMaximum" in m else "]"
+    # a constraint pydantic could not fold into the type shows as ge/gt/le/lt keys
+    lo = next((m[k] for k in ("minimum", "exclusiveMinimum", "ge", "gt") if k in m), None)
+    hi = next((m[k] for k in ("maximum", "exclusiveMaximum", "le", "lt") if k in m), None)
+    lo_b = "(" if ("exclusiveMinimum" in m or "gt" in m) else "["
+    hi_b = ")" if ("exclusiveMaximum" in m or "lt" in m) else "]"
     if lo is not None and hi is not None:
         return f"in {lo_b}{_fmt_num(lo)}, {_fmt_num(hi)}{hi_b}"
     if lo is not None:
@@ -210,11 +211,15 @@ def _message(errs: list[dict[str, Any]], alternatives: list[dict[str, Any]],
         return unknown
     if "missing" in types:
         return "required key is missing"
-    custom = [e for e in errs if e["type"] in ("value_error", "assertion_error")]
-    if custom:
-        return "; ".join(dict.fromkeys(e["msg"].split(", ", 1)[-1] for e in custom))
     got = f" (got {_got(errs[0]['input'])})" if "input" in errs[0] else ""
     words = [w for m in alternatives for w in _describe(m)]
+    custom = [e for e in errs if e["type"] in ("value_error", "assertion_error")]
+    if custom:
+        texts = list(dict.fromkeys(e["msg"].split(", ", 1)[-1] for e in custom))
+        whole = [w for w in words if w.startswith("a whole number ")]
+        if whole and all(x.startswith("must be a whole number,") for x in texts):
+            return f"must be {whole[0]}{got}"  # the range, not only the type
+        return "; ".join(texts)
     if words:
         words = list(dict.fromkeys(words))
         allowed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]

@@ -273,10 +273,10 @@ def settle_steps(contract: Contract, **inputs: Any) -> list[dict[str, Any]]:
     (0.025, 4410000.0)
     """
     whole = settle(contract, **inputs).to_dict()
-    x = _inputs(contract, check=True, **{**_DEFAULTS, **inputs})
+    x = prepare(contract, check=True, **{**_DEFAULTS, **inputs})
     s: dict[str, Any] = {}
     out = []
-    for i, step in enumerate(_STEPS, start=1):
+    for i, step in enumerate(STEPS, start=1):
         before = set(s)
         step(contract, x, s)
         new = set(s) - before
