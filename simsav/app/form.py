@@ -31,7 +31,7 @@ Examples
 (5000, [])
 >>> state.values["population.beneficiaries"] = "0.5"
 >>> validate(state)[1]
-[('population.beneficiaries', 'must be a whole number, got 0.5')]
+[('population.beneficiaries', 'must be a whole number in [1, 20,000,000] (got 0.5)')]
 """
 
 from __future__ import annotations
