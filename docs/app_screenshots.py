@@ -6,7 +6,9 @@ headless through each page and writes:
 * ``app-compare.png`` — the comparison after a 2,000-sim run of the bundled scenario;
 * ``app-compare-invalid.png`` — schema messages beside their fields;
 * ``app-msr.png`` — MSR sizing (5,000 sims per size);
-* ``app-settle.png`` — the settlement calculator on the worked example W1.
+* ``app-settle.png`` — the settlement calculator on the worked example W1;
+* ``app-claims.png`` — every spending model fitted to an uploaded claims file (the bundled
+  synthetic commercial one), the best fit put in the form.
 """
 
 from __future__ import annotations
@@ -78,6 +80,19 @@ def main() -> None:
             page.locator('tr.out[data-field="earned_savings"]').wait_for()
             page.wait_for_timeout(500)
             page.screenshot(path=DOCS / "app-settle.png")
+            page.close()
+
+            page = b.new_page(viewport={"width": 1400, "height": 1650})
+            page.goto(f"{url}/compare")
+            page.wait_for_selector(".bk-input")
+            page.locator(".claims-card .card-button").first.click()
+            _set(page, "c-exposure", "member_months")
+            page.locator(".load-claims input[type=file]").set_input_files(
+                str(ROOT / "scenarios" / "claims" / "commercial-claims-7500.csv"))
+            page.locator(".claims-fits table").wait_for(timeout=120_000)
+            page.locator(".c-use button").click()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=DOCS / "app-claims.png")
             b.close()
     finally:
         proc.terminate()

@@ -3,6 +3,7 @@
 The browser itself is tested in ``test_app_browser.py``.
 """
 
+import math
 import subprocess
 import sys
 import tomllib
@@ -153,3 +154,90 @@ def test_pages_work_outside_a_server_as_in_a_notebook() -> None:
     settle.terms.value = "msr = 0.3"
     assert 'data-field="outcome" data-value="nan"' in settle.steps.object
     assert ">corridor<" in settle.steps.object  # 4.2% savings do not clear a 30% MSR
+
+
+CLAIMS = ROOT / "scenarios" / "claims" / "commercial-claims-7500.csv"
+
+
+def test_a_fit_job_gives_what_fit_claims_gives() -> None:
+    job = jobs.Job("fit", str(CLAIMS), "paid", "member_months").start()
+    assert job.wait(timeout=120) == "done", job.error
+    ref = ss.fit_claims(CLAIMS, exposure="member_months")
+    r = job.result
+    assert r["best"] == ref.best and r["members"] == 7500
+    assert [row["model"] for row in r["table"]] == ["observed", *ref.fits]
+    for row in r["table"]:
+        assert row["aic"] == ref.table().loc[row["model"], "aic"] or math.isnan(row["aic"])
+    for name, f in ref.fits.items():
+        if f.spending:
+            assert r["spending"][name] == dict(f.spending)
+    # a bad file: the reader's message, naming the line and column
+    bad = jobs.Job("fit", str(CLAIMS), "no_such_column", None).start()
+    assert bad.wait(timeout=120) == "failed"
+    assert "no_such_column" in bad.error and "Traceback" not in bad.error
+
+
+def test_an_uploaded_claims_file_fits_and_is_saved_by_its_name(tmp_path: Path) -> None:
+    """Upload → fit → use a fit → save: the scenario runs beside the file."""
+    from simsav.app.compare import ComparePage
+
+    page = ComparePage()
+    page.claims.exposure.value = "member_months"
+    page.claims.upload.filename = "my claims.csv"
+    page.claims.upload.value = CLAIMS.read_bytes()
+    assert page.claims.job.wait(timeout=120) == "done", page.claims.job.error
+    page.claims._poll()
+    assert "7,500 members" in page.claims.note.object
+    assert "hurdle-lognormal" in page.claims.table.object
+    page.claims.model.value = "empirical"
+    page.claims._use()
+    assert page.fields["spending.model"].text == "empirical"
+    kept = page.fields["spending.sample"].text
+    assert Path(kept).name == "my_claims.csv" and Path(kept).read_bytes() == CLAIMS.read_bytes()
+    assert page.fields["spending.truncate_at"].text == "150000"  # the cap stays
+    assert not page.run.disabled
+    saved = tomllib.loads(page._scenario_file().read())
+    assert saved["spending"]["sample"] == "my_claims.csv"
+    assert saved["spending"]["sample_exposure"] == "member_months"
+    (tmp_path / "my_claims.csv").write_bytes(CLAIMS.read_bytes())
+    (tmp_path / "s.toml").write_text(page._scenario_file().read())
+    scn, form = ss.load_scenario(tmp_path / "s.toml"), page.check()
+    assert Path(scn.spending.sample) == tmp_path / "my_claims.csv"  # found beside it
+    a, b = scn.model_dump(), form.model_dump()
+    a["spending"].pop("sample"), b["spending"].pop("sample")
+    assert a == b  # and otherwise the form's scenario
+    # a fitted model instead: its parameters, exactly as simsav fit writes them
+    page.claims.model.value = "lognormal-mixture"
+    page.claims._use()
+    fit = ss.fit_claims(CLAIMS, exposure="member_months").fits["lognormal-mixture"]
+    got = page.check().spending
+    assert got.model == "lognormal-mixture" and got.high_share == fit.spending["high_share"]
+    assert page.fields["spending.sample"].text == ""
+    # a file that is not a claims file: one line naming it, the form unchanged
+    page.claims.upload.filename = "photo.csv"
+    page.claims.upload.value = b"\x89PNG\r\n\x1a\n\xff\xfe"
+    assert page.claims.job.wait(timeout=120) == "failed"
+    page.claims._poll()
+    assert "simsav-error" in page.claims.note.object and "photo.csv" in page.claims.note.object
+    assert "not UTF-8" in page.claims.note.object and not page.claims.use.visible
+    assert page.check().spending.model == "lognormal-mixture"
+    page.close()
+    assert not Path(kept).exists()  # the tab's files go with it
+
+
+def test_a_loaded_scenario_finds_its_claims_file_once_uploaded() -> None:
+    from simsav.app.compare import ComparePage
+
+    src = ROOT / "scenarios" / "claims" / "commercial-7500.toml"
+    page = ComparePage()
+    page._load(type("Event", (), {"new": src.read_bytes()})())
+    assert page.check() is None  # the file it names is not on the server yet
+    assert "commercial-claims-7500.csv: no such file" in page.sections["spending"].pane.object
+    page.claims.upload.filename = "commercial-claims-7500.csv"
+    page.claims.upload.value = CLAIMS.read_bytes()
+    scn = page.check()
+    assert scn is not None and scn.spending.sample in page.claims.uploads
+    a, b = scn.model_dump(), ss.load_scenario(src).model_dump()
+    a["spending"].pop("sample"), b["spending"].pop("sample")
+    assert a == b
+    page.close()

@@ -326,3 +326,30 @@ def test_msr_page_draws_the_curve_msr_curve_gives(app_url, browser) -> None:
     p.set("f-alpha", "0.7")
     assert re.match(r"must be a number in \(0, 0.5\)", p.message("alpha"))
     p.close()
+
+
+def test_an_uploaded_claims_file_is_fitted_and_its_fit_runs(app_url, browser) -> None:
+    claims = ROOT / "scenarios" / "claims" / "commercial-claims-7500.csv"
+    p = Page(browser, app_url)
+    _fill(p, 1000, 200, 3)
+    p.page.locator(".claims-card .card-button, .claims-card .card-header").first.click()
+    p.set("c-exposure", "member_months")
+    p.page.locator(".load-claims input[type=file]").set_input_files(str(claims))
+    p.page.locator(".claims-fits table").wait_for(timeout=WAIT)
+    fit = ss.fit_claims(claims, exposure="member_months")
+    text = p.page.locator(".claims-fits table").inner_text()
+    assert f"{fit.best} (best AIC)" in text
+    assert f"{fit.table().loc[fit.best, 'aic']:,.1f}" in text
+    p.choose("c-model", "hurdle-lognormal")
+    p.page.locator(".c-use button").click()
+    sync_api.expect(p.page.locator(".f-spending-model select")).to_have_value(
+        "hurdle-lognormal", timeout=WAIT)
+    sync_api.expect(p.page.locator(".run button")).to_be_enabled(timeout=WAIT)
+    p.run()
+    p.wait_done()
+    data = _scenario(1000, 200, 3)
+    data["spending"] = {**fit.fits["hurdle-lognormal"].spending, "truncate_at": 150000}
+    expected = _expected(data)
+    shown = p.figures()
+    assert len(shown) > 50 and all(v == expected[k] for k, v in shown.items())
+    p.close()

@@ -18,15 +18,19 @@ from typing import Any
 import panel as pn
 
 from simsav.app import jobs
+from simsav.app.claims import ClaimsBox
 from simsav.app.fmt import AGREEMENT_HEADLINE, YEAR_HEADLINE, esc, summary_html
 from simsav.app.form import (
     FORM_KEYS,
     DesignRow,
     FormState,
     field_of,
+    parse_value,
     split_scenario,
     to_toml,
     validate,
+    with_sample_name,
+    with_spending,
 )
 from simsav.app.widgets import FieldBox, MessageBox, SpendingFields, html
 from simsav.contracts import PRESETS, Contract
@@ -149,6 +153,7 @@ class ComparePage:
             self.fields[key] = FieldBox(key, *_LABELS[key])
         self.spending = SpendingFields()
         self.fields.update(self.spending.fields)
+        self.claims = ClaimsBox(self._use_fit, self._claims_uploaded)
         for key in ("aco.true_savings", "aco.benchmark_error_sd"):
             self.fields[key] = FieldBox(key, *_LABELS[key])
         self.fields["quality.distribution"] = FieldBox(
@@ -202,7 +207,7 @@ class ComparePage:
             pn.Row(f["name"].panel, f["seed"].panel, f["sims"].panel),
             pn.pane.Markdown("#### Population and spending"),
             f["population.beneficiaries"].panel, self.sections["population"].pane,
-            self.spending.panel, self.sections["spending"].pane,
+            self.spending.panel, self.sections["spending"].pane, self.claims.panel,
             pn.pane.Markdown("#### The ACO"),
             pn.Row(f["aco.true_savings"].panel, f["aco.benchmark_error_sd"].panel),
             self.sections["aco"].pane,
@@ -323,12 +328,29 @@ class ComparePage:
                                      "form is unchanged.</p>")
             return
         self.fill(split_scenario(mapping))
+        self._find_claims()
         found = self.check() is None
         self.load_note.object = (f"<p>Loaded {esc(name)}" + (
             ": it has problems, shown beside their fields.</p>" if found else ".</p>"))
 
     def _scenario_file(self) -> Any:
-        return io.StringIO(to_toml(self.state()))
+        return io.StringIO(to_toml(with_sample_name(self.state(), self.claims.uploads)))
+
+    def _use_fit(self, table: dict[str, Any]) -> None:
+        """Put a fitted ``[spending]`` table in the form (the cap and the rest stay)."""
+        self.fill(with_spending(self.state(), table))
+
+    def _claims_uploaded(self, path: str, name: str) -> None:
+        """A claims file came: a scenario that names a file of that name now finds it."""
+        self._find_claims()
+
+    def _find_claims(self) -> None:
+        box = self.fields["spending.sample"]
+        sample = parse_value(box.text)
+        if isinstance(sample, str) and sample and sample not in self.claims.uploads:
+            kept = self.claims.find(sample)
+            if kept is not None:
+                box.text = kept
 
     # ------------------------------------------------------------------ the run
     def _build_results(self) -> None:
@@ -423,6 +445,7 @@ class ComparePage:
         for job in (self.job, self.report_job):
             if job is not None:
                 job.cancel()
+        self.claims.close()
 
     def _show_result(self) -> None:
         r = self.result

@@ -9,7 +9,9 @@ module converts between the two without Panel, so the conversion is tested on it
 * :func:`build_mapping` — :class:`FormState` → the mapping the scenario schema validates,
   with any problem of the form itself (text that is not TOML, a key given twice);
 * :func:`validate` — both, then :func:`simsav.parse_scenario`: the same schema as
-  ``simsav run``, whose messages are shown beside their fields (:func:`field_of`).
+  ``simsav run``, whose messages are shown beside their fields (:func:`field_of`);
+* :func:`with_spending` — a fitted ``[spending]`` table (``simsav fit``'s) in the form;
+  :func:`with_sample_name` — an uploaded claims file named as a scenario beside it would.
 
 Each field's text is read as a TOML value, exactly as the scenario file would hold it
 (``5000``, ``0.02``, ``"cms"``, ``true``); text that is not a TOML value is passed on as a
@@ -59,6 +61,8 @@ __all__ = [
     "split_scenario",
     "to_toml",
     "validate",
+    "with_sample_name",
+    "with_spending",
 ]
 
 #: The scalar keys the form shows as fields, dotted as the schema names them.
@@ -264,6 +268,52 @@ def validate(state: FormState) -> tuple[Scenario | None, list[tuple[str, str]]]:
         return parse_scenario(mapping, source="form"), []
     except ScenarioError as err:
         return None, list(err.problems)
+
+
+def with_spending(state: FormState, table: Mapping[str, Any]) -> FormState:
+    """``state`` with its spending model replaced by ``table`` (a ``[spending]`` table).
+
+    The model, its mean and its shape fields become the table's; the cap
+    (``truncate_at``, ``truncate_quantile``) and everything else stay as they were.
+
+    Examples
+    --------
+    >>> s = split_scenario({"spending": {"model": "gamma", "mean": 1.0, "cv": 2.0,
+    ...                                  "truncate_at": 5e4}})
+    >>> v = with_spending(s, {"model": "hurdle-lognormal", "mean": 2997.87, "cv": 4.15,
+    ...                       "zero_share": 0.16}).values
+    >>> v["spending.model"], v["spending.cv"], v["spending.zero_share"], v["spending.truncate_at"]
+    ('hurdle-lognormal', '4.15', '0.16', '50000.0')
+    """
+    keep = {"spending.truncate_at", "spending.truncate_quantile"}
+    values = {k: ("" if k.startswith("spending.") and k not in keep else v)
+              for k, v in state.values.items()}
+    for k, v in table.items():
+        values[f"spending.{k}"] = show_value(v)
+    return FormState(values=values, designs=list(state.designs), extra=state.extra)
+
+
+def with_sample_name(state: FormState, uploads: Mapping[str, str]) -> FormState:
+    """``state`` with an uploaded claims file's path replaced by the file's own name.
+
+    ``uploads`` maps where the app keeps each uploaded file to the name it was uploaded
+    as. A scenario saved this way finds the file beside it, as ``simsav run`` resolves a
+    relative ``sample``.
+
+    Examples
+    --------
+    >>> s = FormState()
+    >>> s.values["spending.sample"] = "/tmp/simsav-claims-x/claims.csv"
+    >>> with_sample_name(s, {"/tmp/simsav-claims-x/claims.csv": "claims.csv"}
+    ...                  ).values["spending.sample"]
+    'claims.csv'
+    """
+    sample = state.values.get("spending.sample", "")
+    name = uploads.get(str(parse_value(sample) or ""))
+    if name is None:
+        return state
+    return FormState(values={**state.values, "spending.sample": show_value(name)},
+                     designs=list(state.designs), extra=state.extra)
 
 
 def to_toml(state: FormState) -> str:

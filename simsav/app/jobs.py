@@ -27,7 +27,7 @@ from typing import Any
 __all__ = ["WORKER_FUNCTIONS", "Job", "start_workers"]
 
 #: The functions of :mod:`simsav.app.worker` a job may run.
-WORKER_FUNCTIONS = ("compare", "msr", "report", "ping")
+WORKER_FUNCTIONS = ("compare", "msr", "report", "fit", "ping")
 
 
 _CTX: Any = None
@@ -101,7 +101,8 @@ class Job:
     Parameters
     ----------
     name : str
-        A function of :mod:`simsav.app.worker`: ``compare``, ``msr`` or ``ping``.
+        A function of :mod:`simsav.app.worker`: ``compare``, ``msr``, ``report``, ``fit``
+        or ``ping``.
     *args
         Its arguments (picklable: text and numbers).
 

@@ -24,13 +24,14 @@ from typing import Any
 from matplotlib.figure import Figure  # no pyplot: figures drawn off-screen, never kept
 
 import simsav as ss
+from simsav.analysis.claims import fit_claims
 from simsav.plotting import report_figures
 from simsav.results.files import open_dataset, save_dataset
 from simsav.results.report import write_report
 from simsav.scenario import ScenarioError, parse_scenario
 from simsav.simulation import ResourceError
 
-__all__ = ["Refused", "compare", "msr", "ping", "report", "warm"]
+__all__ = ["Refused", "compare", "fit", "msr", "ping", "report", "warm"]
 
 Send = Callable[..., None]
 
@@ -126,6 +127,37 @@ def msr(send: Send, sizes: list[int], spending: dict[str, Any], options: dict[st
             "cv_truncated": float(ds.attrs["cv_truncated"]),
             "mean_truncated": float(ds.attrs["mean_truncated"]),
             "spending": ds.attrs["spending"], "method": options.get("method", "simulate")}
+
+
+def fit(send: Send, path: str, column: str, exposure: str | None) -> dict[str, Any]:
+    """Every spending model fitted to a claims file, as :func:`simsav.fit_claims` fits them.
+
+    Parameters
+    ----------
+    send : callable
+        Unused (a fit reports no progress).
+    path : str
+        The claims file (CSV, one row per member), saved by the page.
+    column, exposure : str
+        Its amount column and its member-months column (None: every member full-year).
+
+    Returns
+    -------
+    dict
+        ``table`` (:meth:`~simsav.analysis.claims.ClaimsFit.table` as records, observed
+        first), ``best`` (lowest AIC), ``spending`` (each model's ``[spending]`` table:
+        what ``simsav fit`` writes), the file's ``members``, ``column``, ``exposure``,
+        ``sha256`` and ``member_years``.
+    """
+    try:
+        result = fit_claims(path, column=column, exposure=exposure)
+    except ValueError as err:  # ClaimsError included: the message names line and column
+        raise Refused(str(err)) from None
+    table, c = result.table().reset_index(), result.claims
+    return {"table": table.to_dict(orient="records"), "best": result.best,
+            "spending": {n: dict(f.spending) for n, f in result.fits.items() if f.spending},
+            "members": c.n, "column": c.column, "exposure": c.exposure,
+            "sha256": c.sha256, "member_years": c.member_years}
 
 
 def report(send: Send, netcdf: bytes, source: str) -> dict[str, bytes]:
