@@ -101,6 +101,24 @@ def _excess_chunk(xb, m, cap, att, ex):  # pragma: no cover - compiled
 
 
 @jit
+def _add_chunk(xb, m, cap, s, r, c, att, ex):  # pragma: no cover - compiled
+    """Add a chunk of ``m`` draws: raw sum ``r``, capped sum ``s``, capped count ``c``.
+
+    Each value's excess over each attachment goes to ``ex`` (none when ``att`` is empty).
+    """
+    for i in range(m):
+        x = xb[i]
+        r += x
+        if x > cap:
+            x = cap
+            c += 1
+        s += x
+    if att.shape[0] > 0:
+        _excess_chunk(xb, m, cap, att, ex)
+    return s, r, c
+
+
+@jit
 def _sum_gamma(rng, n, k, theta, cap, s, r, c, att, ex):  # pragma: no cover - compiled
     n_att = att.shape[0]
     for _ in range(n):
@@ -126,15 +144,7 @@ def _sum_lognormal(rng, k, mu, sigma, cap, s, r, c, zb, xb, ib, att, ex):  # pra
         for i in range(m):
             zb[i] = rng.standard_normal()
         _exp_affine(zb, m, mu, sigma, xb, ib)
-        for i in range(m):
-            x = xb[i]
-            r += x
-            if x > cap:
-                x = cap
-                c += 1
-            s += x
-        if att.shape[0] > 0:
-            _excess_chunk(xb, m, cap, att, ex)
+        s, r, c = _add_chunk(xb, m, cap, s, r, c, att, ex)
         done += m
     return s, r, c
 
@@ -159,15 +169,7 @@ def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib, att, ex):  # prag
                 z = rng.standard_normal()
             zb[i] = z
         _exp_affine(zb, m, mu, sigma, xb, ib)
-        for i in range(m):
-            x = xb[i]
-            r += x
-            if x > cap:
-                x = cap
-                c += 1
-            s += x
-        if att.shape[0] > 0:
-            _excess_chunk(xb, m, cap, att, ex)
+        s, r, c = _add_chunk(xb, m, cap, s, r, c, att, ex)
         done += m
     done = 0
     while done < n_tail:
@@ -175,15 +177,7 @@ def _sum_lognormal_pareto(rng, k, p, cap, s, r, c, zb, xb, ib, att, ex):  # prag
         for i in range(m):
             zb[i] = rng.standard_exponential()
         _exp_affine(zb, m, p[4], p[5], xb, ib)  # x_s * exp(e / alpha)
-        for i in range(m):
-            x = xb[i]
-            r += x
-            if x > cap:
-                x = cap
-                c += 1
-            s += x
-        if att.shape[0] > 0:
-            _excess_chunk(xb, m, cap, att, ex)
+        s, r, c = _add_chunk(xb, m, cap, s, r, c, att, ex)
         done += m
     return s, r, c
 
